@@ -1,0 +1,481 @@
+"""The evaluation log: models answering queries, in one validated in-memory object.
+
+Two on-disk forms load to the same :class:`EvalLog` (design.md, "One data model for every chapter"):
+
+* **long form** — one row per (query, model, generation) with columns ``query_id``, ``model``,
+  ``generation`` (optional, default 0), ``correct`` (0/1, or a score in [0, 1] when allowed) and
+  optional ``cost_usd``, ``latency_s``, ``confidence``, ``output_tokens``, ``category``;
+* **wide form** — an ``id`` column plus one 0/1 column per model; a blank cell means "not run".
+  An optional ``category`` column is read as query metadata, not as a model.
+
+Every chapter function takes an :class:`EvalLog`, never a path. Bad input raises ``ValueError`` naming
+the source, the column and the first offending rows. Nothing is dropped silently: missing cells are
+counted in :attr:`EvalLog.missing` and the policy (``drop_queries``, ``keep_partial`` or ``error``) is
+a parameter.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+
+MissingPolicy = Literal["drop_queries", "keep_partial", "error"]
+MISSING_POLICIES: tuple[str, ...] = ("drop_queries", "keep_partial", "error")
+
+LONG_REQUIRED: tuple[str, ...] = ("query_id", "model", "correct")
+NUMERIC_FIELDS: tuple[str, ...] = ("correct", "cost_usd", "latency_s", "confidence", "output_tokens")
+NONNEGATIVE_FIELDS: tuple[str, ...] = ("cost_usd", "latency_s", "output_tokens")
+WIDE_ID = "id"
+WIDE_METADATA: tuple[str, ...] = ("category",)
+_SHOW = 5  # how many offending rows an error message lists
+
+
+@dataclass(frozen=True)
+class MissingReport:
+    """What was missing in the log and what the loader did about it."""
+
+    policy: str
+    n_cells: int
+    n_missing_cells: int
+    n_queries_in: int
+    dropped_queries: tuple[str, ...] = ()
+    missing_by_model: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_dropped(self) -> int:
+        return len(self.dropped_queries)
+
+    def summary(self) -> str:
+        """One sentence for notebooks and warnings."""
+        if self.n_missing_cells == 0:
+            return f"no missing cells ({self.n_cells} cells)"
+        worst = sorted(self.missing_by_model.items(), key=lambda kv: -kv[1])[:3]
+        worst_txt = ", ".join(f"{m}: {k}" for m, k in worst if k)
+        action = (
+            f"dropped {self.n_dropped} of {self.n_queries_in} queries with any missing cell"
+            if self.policy == "drop_queries"
+            else "kept partial queries (missing cells are NaN)"
+        )
+        return f"{self.n_missing_cells} of {self.n_cells} cells missing (most: {worst_txt}); {action}"
+
+
+def _fail(source: str, msg: str) -> None:
+    raise ValueError(f"{source}: {msg}")
+
+
+def _first(values: Iterable[object]) -> str:
+    vals = list(values)
+    more = f" (and {len(vals) - _SHOW} more)" if len(vals) > _SHOW else ""
+    return ", ".join(repr(v) for v in vals[:_SHOW]) + more
+
+
+class EvalLog:
+    """A validated evaluation log of ``n_models`` models on ``n_queries`` queries, ``n_generations`` each.
+
+    Construct it with :func:`load_log`, :func:`from_long` or :func:`from_wide`. Arrays are
+    ``N x L x G`` (queries x models x generations) with ``NaN`` for cells that were not run.
+    """
+
+    def __init__(
+        self,
+        arrays: dict[str, np.ndarray],
+        query_ids: Sequence[str],
+        models: Sequence[str],
+        *,
+        categories: pd.Series | None,
+        source: str,
+        binary: bool,
+        missing: MissingReport,
+    ) -> None:
+        self._arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+        for a in self._arrays.values():
+            a.setflags(write=False)
+        self.query_ids = pd.Index([str(q) for q in query_ids], name="query_id")
+        self.models = [str(m) for m in models]
+        self.categories = categories
+        self.source = source
+        self.binary = binary
+        self.missing = missing
+
+    # ----- shape -----
+    @property
+    def n_queries(self) -> int:
+        return len(self.query_ids)
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+    @property
+    def n_generations(self) -> int:
+        return self._arrays["correct"].shape[2]
+
+    @property
+    def fields(self) -> list[str]:
+        """Numeric fields present in the log (always includes ``correct``)."""
+        return list(self._arrays)
+
+    def has(self, name: str) -> bool:
+        return name in self._arrays
+
+    def __repr__(self) -> str:
+        return (
+            f"EvalLog({self.n_queries} queries x {self.n_models} models x {self.n_generations} generations; "
+            f"fields={self.fields}; source={self.source!r})"
+        )
+
+    # ----- arrays -----
+    def array(self, name: str = "correct") -> np.ndarray:
+        """The ``N x L x G`` array of a numeric field (read-only view; NaN = not run)."""
+        if name not in self._arrays:
+            raise KeyError(f"{self.source}: the log has no field {name!r}; it has {self.fields}")
+        return self._arrays[name]
+
+    def correctness(self) -> np.ndarray:
+        """``N x L x G`` correctness (0/1 or score), NaN where not run."""
+        return self.array("correct")
+
+    def wide(self, name: str = "correct", generation: int | None = 0) -> pd.DataFrame:
+        """``N x L`` table of one field: one generation, or the mean over generations (``generation=None``)."""
+        a = self.array(name)
+        if generation is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                m = np.nanmean(a, axis=2)
+        else:
+            if not 0 <= generation < self.n_generations:
+                raise IndexError(f"generation {generation} not in 0..{self.n_generations - 1}")
+            m = a[:, :, generation]
+        return pd.DataFrame(m, index=self.query_ids, columns=pd.Index(self.models, name="model"))
+
+    def per_model(self) -> pd.DataFrame:
+        """Per-model summary: accuracy (mean correctness), answered cells and mean of each other field."""
+        out = {}
+        for name, a in self._arrays.items():
+            flat = a.transpose(1, 0, 2).reshape(self.n_models, -1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out["accuracy" if name == "correct" else f"mean_{name}"] = np.nanmean(flat, axis=1)
+            if name == "correct":
+                out["n_answered"] = np.sum(~np.isnan(flat), axis=1)
+        return pd.DataFrame(out, index=pd.Index(self.models, name="model"))
+
+    def to_long(self) -> pd.DataFrame:
+        """The log in long form (one row per cell that was run)."""
+        n, l, g = self._arrays["correct"].shape
+        qi, mi, gi = np.meshgrid(np.arange(n), np.arange(l), np.arange(g), indexing="ij")
+        present = ~np.isnan(self._arrays["correct"])
+        df = pd.DataFrame(
+            {
+                "query_id": self.query_ids.to_numpy()[qi[present]],
+                "model": np.asarray(self.models, dtype=object)[mi[present]],
+                "generation": gi[present],
+            }
+        )
+        for name, a in self._arrays.items():
+            df[name] = a[present]
+        if self.categories is not None:
+            df["category"] = self.categories.reindex(df["query_id"]).to_numpy()
+        return df
+
+    def select(self, *, models: Sequence[str] | None = None, queries: Sequence[str] | None = None) -> "EvalLog":
+        """A new log restricted to some models and/or queries (unknown names raise ``KeyError``)."""
+        mi = np.arange(self.n_models)
+        qi = np.arange(self.n_queries)
+        if models is not None:
+            unknown = [m for m in models if m not in self.models]
+            if unknown:
+                raise KeyError(f"{self.source}: unknown models {unknown}; the log has {self.models}")
+            mi = np.array([self.models.index(m) for m in models], dtype=int)
+        if queries is not None:
+            pos = self.query_ids.get_indexer([str(q) for q in queries])
+            if (pos < 0).any():
+                bad = [q for q, p in zip(queries, pos) if p < 0]
+                raise KeyError(f"{self.source}: unknown query ids {_first(bad)}")
+            qi = pos
+        arrays = {k: v[np.ix_(qi, mi)] for k, v in self._arrays.items()}
+        cats = None if self.categories is None else self.categories.iloc[qi]
+        return EvalLog(
+            arrays,
+            self.query_ids[qi],
+            [self.models[i] for i in mi],
+            categories=cats,
+            source=self.source,
+            binary=self.binary,
+            missing=self.missing,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _numeric_column(df: pd.DataFrame, col: str, source: str, row_label: pd.Series) -> np.ndarray:
+    """Column as float; non-numeric entries raise naming the rows."""
+    raw = df[col]
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        rows = [f"{row_label.iloc[i]}={raw.iloc[i]!r}" for i in np.flatnonzero(bad.to_numpy())]
+        _fail(source, f"column {col!r} has non-numeric values at {_first(rows)}")
+    return num.to_numpy(dtype=float)
+
+
+def _check_correct_values(values: np.ndarray, source: str, col: str, labels: np.ndarray, binary: bool) -> None:
+    finite = ~np.isnan(values)
+    if binary:
+        bad = finite & (values != 0) & (values != 1)
+        what = "must be binary 0/1"
+    else:
+        bad = finite & ((values < 0) | (values > 1))
+        what = "must be a score in [0, 1]"
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        rows = [f"{labels[i]}={values[i]:g}" for i in idx]
+        hint = " (pass require_binary=False for graded scores in [0, 1])" if binary and not (
+            (values[finite] < 0) | (values[finite] > 1)
+        ).any() else ""
+        _fail(source, f"column {col!r} {what}; offending rows: {_first(rows)}{hint}")
+
+
+def _apply_missing_policy(
+    arrays: dict[str, np.ndarray],
+    query_ids: np.ndarray,
+    models: list[str],
+    categories: pd.Series | None,
+    policy: str,
+    source: str,
+) -> tuple[dict[str, np.ndarray], np.ndarray, pd.Series | None, MissingReport]:
+    if policy not in MISSING_POLICIES:
+        raise ValueError(f"missing policy must be one of {MISSING_POLICIES}, got {policy!r}")
+    corr = arrays["correct"]
+    miss = np.isnan(corr)
+    n_missing = int(miss.sum())
+    if n_missing == corr.size:
+        _fail(source, "all cells are missing: no model was run on any query")
+    by_model = {m: int(k) for m, k in zip(models, miss.sum(axis=(0, 2)))}
+    empty_models = [m for m, k in by_model.items() if k == corr.shape[0] * corr.shape[2]]
+    incomplete = miss.any(axis=(1, 2))
+    report_kw = dict(n_cells=int(corr.size), n_missing_cells=n_missing, n_queries_in=len(query_ids), missing_by_model=by_model)
+    if n_missing and policy == "error":
+        rows = query_ids[incomplete]
+        _fail(source, f"{n_missing} cells are missing (queries {_first(rows)}); choose missing='drop_queries' or 'keep_partial'")
+    if empty_models:
+        _fail(source, f"models with no result at all: {_first(empty_models)}")
+    if n_missing and policy == "drop_queries":
+        keep = ~incomplete
+        if not keep.any():
+            _fail(
+                source,
+                "every query has at least one missing cell, so missing='drop_queries' would drop them all; "
+                f"use missing='keep_partial' or drop the sparse models (missing per model: {by_model})",
+            )
+        dropped = tuple(str(q) for q in query_ids[incomplete])
+        arrays = {k: v[keep] for k, v in arrays.items()}
+        query_ids = query_ids[keep]
+        if categories is not None:
+            categories = categories.iloc[np.flatnonzero(keep)]
+        report = MissingReport(policy=policy, dropped_queries=dropped, **report_kw)
+        warnings.warn(f"{source}: {report.summary()}", stacklevel=3)
+    else:
+        report = MissingReport(policy=policy, **report_kw)
+    return arrays, query_ids, categories, report
+
+
+def _check_pool(models: Sequence[str], min_models: int, source: str) -> None:
+    if len(models) == 0:
+        _fail(source, "no model columns: the log needs at least one model")
+    if len(models) < min_models:
+        _fail(source, f"found {len(models)} model(s) ({_first(models)}) but this analysis needs a pool of at least {min_models}")
+
+
+# ---------------------------------------------------------------------------------------------
+# constructors
+
+
+def from_wide(
+    df: pd.DataFrame,
+    *,
+    source: str = "<wide table>",
+    require_binary: bool = True,
+    missing: MissingPolicy = "drop_queries",
+    min_models: int = 1,
+    categories: pd.Series | None = None,
+) -> EvalLog:
+    """Build an :class:`EvalLog` from a wide table: ``id`` column + one correctness column per model.
+
+    A column ``category`` (if present) becomes query metadata. Blank cells are "not run".
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if WIDE_ID not in df.columns:
+        if df.index.name == WIDE_ID:
+            df = df.reset_index()
+        else:
+            _fail(source, f"wide form needs an {WIDE_ID!r} column; columns are {list(df.columns)[:8]}")
+    ids = df[WIDE_ID]
+    if ids.isna().any():
+        _fail(source, f"column {WIDE_ID!r} has blank ids at rows {_first(np.flatnonzero(ids.isna().to_numpy()))}")
+    ids = ids.astype(str).str.strip()
+    dup = ids[ids.duplicated()].unique()
+    if len(dup):
+        _fail(source, f"duplicated query ids in column {WIDE_ID!r}: {_first(dup)}")
+    meta = [c for c in df.columns if c in WIDE_METADATA]
+    models = [str(c) for c in df.columns if c != WIDE_ID and c not in WIDE_METADATA]
+    _check_pool(models, min_models, source)
+    mat = np.empty((len(df), len(models)), dtype=float)
+    for j, m in enumerate(models):
+        col = _numeric_column(df, m, source, ids)
+        _check_correct_values(col, source, m, ids.to_numpy(), require_binary)
+        mat[:, j] = col
+    if "category" in meta:
+        cats_from_table = pd.Series(df["category"].astype(str).to_numpy(), index=pd.Index(ids, name="query_id"), name="category")
+        categories = cats_from_table if categories is None else categories
+    elif categories is not None:
+        categories = _align_categories(categories, ids, source)
+    arrays = {"correct": mat[:, :, None]}
+    arrays, qids, categories, report = _apply_missing_policy(arrays, ids.to_numpy(), models, categories, missing, source)
+    return EvalLog(arrays, qids, models, categories=categories, source=source, binary=require_binary, missing=report)
+
+
+def _align_categories(categories: pd.Series, ids: pd.Series, source: str) -> pd.Series:
+    cats = categories.copy()
+    cats.index = cats.index.astype(str)
+    absent = ids[~ids.isin(cats.index)]
+    if len(absent):
+        _fail(source, f"the items/category table has no row for query ids {_first(absent)}")
+    return pd.Series(cats.reindex(ids).astype(str).to_numpy(), index=pd.Index(ids, name="query_id"), name="category")
+
+
+def from_long(
+    df: pd.DataFrame,
+    *,
+    source: str = "<long table>",
+    require_binary: bool = True,
+    missing: MissingPolicy = "drop_queries",
+    min_models: int = 1,
+) -> EvalLog:
+    """Build an :class:`EvalLog` from a long table (one row per query, model, generation)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    absent = [c for c in LONG_REQUIRED if c not in df.columns]
+    if absent:
+        _fail(source, f"long form needs columns {list(LONG_REQUIRED)}; missing {absent} (columns are {list(df.columns)[:10]})")
+    if len(df) == 0:
+        _fail(source, "the log has no rows")
+    df = df.reset_index(drop=True)
+    for col in ("query_id", "model"):
+        blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        if blank.any():
+            _fail(source, f"column {col!r} is blank at rows {_first(np.flatnonzero(blank.to_numpy()))}")
+    q = df["query_id"].astype(str).str.strip()
+    m = df["model"].astype(str).str.strip()
+    row_label = "row " + df.index.astype(str).to_series(index=df.index)
+    if "generation" in df.columns:
+        gen = _numeric_column(df, "generation", source, row_label)
+        bad = np.isnan(gen) | (gen < 0) | (gen != np.round(gen))
+        if bad.any():
+            _fail(source, f"column 'generation' must hold non-negative integers; offending rows {_first(np.flatnonzero(bad))}")
+        gen = gen.astype(int)
+    else:
+        gen = np.zeros(len(df), dtype=int)
+    key = pd.DataFrame({"q": q, "m": m, "g": gen})
+    dup = key.duplicated(keep=False)
+    if dup.any():
+        first = key[dup].drop_duplicates().head(_SHOW)
+        shown = [f"(query {r.q!r}, model {r.m!r}, generation {r.g})" for r in first.itertuples()]
+        _fail(source, f"duplicated (query_id, model, generation) rows: {', '.join(shown)}")
+    models = list(pd.unique(m))
+    _check_pool(models, min_models, source)
+    qids = pd.unique(q)
+    qi = pd.Index(qids).get_indexer(q)
+    mi = pd.Index(models).get_indexer(m)
+    n, l, g = len(qids), len(models), int(gen.max()) + 1
+    arrays: dict[str, np.ndarray] = {}
+    for name in NUMERIC_FIELDS:
+        if name not in df.columns:
+            continue
+        vals = _numeric_column(df, name, source, row_label)
+        labels = row_label.to_numpy()
+        if name == "correct":
+            _check_correct_values(vals, source, name, labels, require_binary)
+        elif name in NONNEGATIVE_FIELDS:
+            neg = vals < 0
+            if neg.any():
+                rows = [f"{labels[i]} (query {q.iloc[i]!r}, model {m.iloc[i]!r}) = {vals[i]:g}" for i in np.flatnonzero(neg)]
+                _fail(source, f"column {name!r} must be non-negative; offending rows: {_first(rows)}")
+        a = np.full((n, l, g), np.nan)
+        a[qi, mi, gen] = vals
+        arrays[name] = a
+    categories = None
+    if "category" in df.columns:
+        cat = df.assign(_q=q).groupby("_q", sort=False)["category"].agg(lambda s: s.dropna().astype(str).unique().tolist())
+        conflict = cat[cat.map(len) > 1]
+        if len(conflict):
+            _fail(source, f"column 'category' differs between rows of the same query: {_first(conflict.index)}")
+        categories = pd.Series(
+            [v[0] if v else "" for v in cat.reindex(qids)], index=pd.Index(qids, name="query_id"), name="category"
+        )
+    arrays, qids_kept, categories, report = _apply_missing_policy(arrays, np.asarray(qids), models, categories, missing, source)
+    return EvalLog(arrays, qids_kept, models, categories=categories, source=source, binary=require_binary, missing=report)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffixes.endswith((".csv", ".csv.gz", ".tsv")):
+        sep = "\t" if ".tsv" in suffixes else ","
+        return pd.read_csv(path, sep=sep, dtype={WIDE_ID: str, "query_id": str, "model": str, "category": str})
+    raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .csv, .csv.gz, .tsv or .parquet")
+
+
+def load_log(
+    path: str | Path,
+    *,
+    form: Literal["auto", "long", "wide"] = "auto",
+    require_binary: bool = True,
+    missing: MissingPolicy = "drop_queries",
+    min_models: int = 1,
+    items_path: str | Path | None = None,
+) -> EvalLog:
+    """Load an evaluation log from CSV or parquet, detect long or wide form, validate it.
+
+    ``items_path`` optionally names a table with ``id`` and ``category`` columns (e.g. MMLU-Pro's
+    ``mmlu_pro_items.csv``) that supplies query categories for a wide log.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"evaluation log {p} does not exist")
+    df = _read_table(p)
+    source = str(p)
+    if form == "auto":
+        if all(c in df.columns for c in LONG_REQUIRED):
+            form = "long"
+        elif WIDE_ID in df.columns:
+            form = "wide"
+        else:
+            _fail(
+                source,
+                f"cannot tell the form of the log: long form needs columns {list(LONG_REQUIRED)}, wide form an "
+                f"{WIDE_ID!r} column; columns are {list(df.columns)[:10]}",
+            )
+    if form == "long":
+        if items_path is not None:
+            raise ValueError("items_path is only used with wide logs; put 'category' in the long log instead")
+        return from_long(df, source=source, require_binary=require_binary, missing=missing, min_models=min_models)
+    if form != "wide":
+        raise ValueError(f"form must be 'auto', 'long' or 'wide', got {form!r}")
+    cats = None
+    if items_path is not None:
+        items = _read_table(Path(items_path))
+        for col in (WIDE_ID, "category"):
+            if col not in items.columns:
+                _fail(str(items_path), f"items table needs columns 'id' and 'category'; missing {col!r}")
+        cats = pd.Series(items["category"].astype(str).to_numpy(), index=items[WIDE_ID].astype(str), name="category")
+    return from_wide(df, source=source, require_binary=require_binary, missing=missing, min_models=min_models, categories=cats)
