@@ -229,6 +229,11 @@ def resolve_parameters(
 
 
 def _kernel_env() -> None:
+    import logging
+
+    # papermill's own parameter inference cannot read comments in the parameters cell and warns
+    # spuriously; the runner has already validated every parameter itself.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     os.environ["CAPFRONT_BATCH"] = "1"
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     bindir = str(Path(sys.executable).parent)
@@ -325,13 +330,15 @@ def build_book(
     keep_going: bool = False,
     jobs: int = 2,
     html: bool = True,
+    raise_on_error: bool = True,
     root: Path | None = None,
 ) -> dict[str, Any]:
     """Run chapters into ``book/chapters/`` and build the HTML book into ``_build/html``.
 
     With ``chapters`` only those are re-run; the others must have been executed before. Returns a
     summary with per-chapter seconds and errors; raises :class:`RunnerError` if anything failed (after
-    running everything when ``keep_going``).
+    running everything when ``keep_going``) unless ``raise_on_error`` is false, in which case the
+    errors are in ``summary["errors"]`` and a failed HTML build in ``summary["html_error"]``.
     """
     root = root or repo_root()
     all_stems = discover(root)
@@ -375,15 +382,20 @@ def build_book(
     timings = root / "results" / "build_timings.json"
     timings.parent.mkdir(parents=True, exist_ok=True)
     timings.write_text(json.dumps({r["chapter"]: r.get("seconds") for r in runs} | {"_profile": profile}, indent=2))
-    if errors and not keep_going:
-        raise RunnerError("\n\n".join(errors.values()))
-    if missing and html:
-        raise RunnerError(f"chapters {missing} have never been executed; run `capfront build` without --chapter first")
+    if missing and html and not errors:
+        errors["book"] = f"chapters {missing} have never been executed; run `capfront build` without --chapter first"
     if html and not errors:
         t1 = time.perf_counter()
-        summary["html"] = str(jupyter_book_build(root))
+        try:
+            summary["html"] = str(jupyter_book_build(root))
+        except RunnerError as err:
+            summary["html_error"] = str(err)
+            errors["html"] = str(err)
         summary["html_seconds"] = time.perf_counter() - t1
-    if errors:
+        timings.write_text(
+            json.dumps({r["chapter"]: r.get("seconds") for r in runs} | {"_html": summary["html_seconds"], "_profile": profile}, indent=2)
+        )
+    if errors and raise_on_error:
         raise RunnerError("\n\n".join(errors.values()))
     return summary
 

@@ -68,10 +68,17 @@ def _fail(source: str, msg: str) -> None:
     raise ValueError(f"{source}: {msg}")
 
 
-def _first(values: Iterable[object]) -> str:
+def _first(values: Iterable[object], *, quote: bool = True) -> str:
+    """The first few offending items for an error message; ``quote=False`` for preformatted text."""
     vals = list(values)
     more = f" (and {len(vals) - _SHOW} more)" if len(vals) > _SHOW else ""
-    return ", ".join(repr(v) for v in vals[:_SHOW]) + more
+
+    def fmt(v: object) -> str:
+        if isinstance(v, (np.integer, np.floating)):
+            return str(v.item())
+        return repr(v) if quote and isinstance(v, str) else str(v)
+
+    return ", ".join(fmt(v) for v in vals[:_SHOW]) + more
 
 
 class EvalLog:
@@ -222,7 +229,7 @@ def _numeric_column(df: pd.DataFrame, col: str, source: str, row_label: pd.Serie
     bad = num.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if bad.any():
         rows = [f"{row_label.iloc[i]}={raw.iloc[i]!r}" for i in np.flatnonzero(bad.to_numpy())]
-        _fail(source, f"column {col!r} has non-numeric values at {_first(rows)}")
+        _fail(source, f"column {col!r} has non-numeric values at {_first(rows, quote=False)}")
     return num.to_numpy(dtype=float)
 
 
@@ -240,7 +247,7 @@ def _check_correct_values(values: np.ndarray, source: str, col: str, labels: np.
         hint = " (pass require_binary=False for graded scores in [0, 1])" if binary and not (
             (values[finite] < 0) | (values[finite] > 1)
         ).any() else ""
-        _fail(source, f"column {col!r} {what}; offending rows: {_first(rows)}{hint}")
+        _fail(source, f"column {col!r} {what}; offending rows: {_first(rows, quote=False)}{hint}")
 
 
 def _apply_missing_policy(
@@ -408,7 +415,7 @@ def from_long(
             neg = vals < 0
             if neg.any():
                 rows = [f"{labels[i]} (query {q.iloc[i]!r}, model {m.iloc[i]!r}) = {vals[i]:g}" for i in np.flatnonzero(neg)]
-                _fail(source, f"column {name!r} must be non-negative; offending rows: {_first(rows)}")
+                _fail(source, f"column {name!r} must be non-negative; offending rows: {_first(rows, quote=False)}")
         a = np.full((n, l, g), np.nan)
         a[qi, mi, gen] = vals
         arrays[name] = a
