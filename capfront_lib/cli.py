@@ -11,7 +11,9 @@ from capfront_lib import runner
 
 # Chapter modules that add their own sub-commands: each exposes ``register(subparsers)`` and sets
 # ``func`` on its parser (``parser.set_defaults(func=handler)``); the handler returns an exit code.
-CHAPTER_COMMANDS: tuple[str, ...] = ()
+CHAPTER_COMMANDS: tuple[str, ...] = (
+    "capfront_lib.cofailure.cli",
+)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

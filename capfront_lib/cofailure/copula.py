@@ -134,6 +134,8 @@ def tetrachoric_from_p11(ti, tj, p11, *, halvings: int = 60, tol: float = 1e-13)
     the nearer bound (+-1).
     """
     ti, tj, p11 = np.broadcast_arrays(*(np.asarray(x, float) for x in (ti, tj, p11)))
+    shape = ti.shape
+    ti, tj, p11 = (np.atleast_1d(x).ravel() for x in (ti, tj, p11))
     lo = -np.ones(ti.shape)
     hi = np.ones(ti.shape)
     r = np.zeros(ti.shape)
@@ -152,7 +154,7 @@ def tetrachoric_from_p11(ti, tj, p11, *, halvings: int = 60, tol: float = 1e-13)
         r = np.where(active, rn, r)
         idx = np.flatnonzero(active)
         f[idx] = bvn_cdf(ti[idx], tj[idx], r[idx]) - p11[idx]
-    return r
+    return r.reshape(shape)
 
 
 @dataclass
