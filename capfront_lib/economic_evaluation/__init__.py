@@ -12,7 +12,8 @@ LLMs"). Submodules:
 
 from capfront_lib.economic_evaluation.tables import (
     DEFAULT_PLACEHOLDERS, MODELS, NON_REASONING, REASONING, QWEN3, O3, R1, LLAMA405, LLAMA70, GPT41,
-    N_INPUT_TOKENS_MEAN, load_model_table, load_prices, load_published_means, summarize_log, token_cost,
+    N_INPUT_TOKENS_MEAN, frame_from_evallog, level_means, load_model_table, load_prices, load_published_means,
+    summarize_log, token_cost,
 )
 from capfront_lib.economic_evaluation.reward import (
     any_point_dominates, cascade_reward, category_crossover, dominates, expected_reward,
@@ -27,6 +28,12 @@ from capfront_lib.economic_evaluation.cascade import (
 )
 from capfront_lib.economic_evaluation.simulate import (
     LOG_COLUMNS, SIM_PARAMS_PATH, cascade_data_from_log, load_sim_params, simulate_outcomes,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]
+
+from capfront_lib.economic_evaluation.analysis import (  # noqa: E402
+    cascade_analysis, critical_lambda_class, crossover_matrix, random_deferral_cer, standalone_analysis,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]

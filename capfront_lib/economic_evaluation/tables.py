@@ -179,3 +179,35 @@ def summarize_log(df: pd.DataFrame, *, model_class: Mapping[str, str] | None = N
     out["display_name"] = out["model"]
     out["status"] = "log"
     return out.set_index("model", drop=False).rename_axis(None)
+
+
+def frame_from_evallog(log) -> pd.DataFrame:
+    """A core :class:`~capfront_lib.core.evallog.EvalLog` (long form with ``cost_usd``, ``latency_s`` and
+    optionally ``confidence``) -> this chapter's per-query frame: ``query_id, model, correct, error,
+    cost_usd, latency_s, p_true`` (``p_true`` = the log's ``confidence``, e.g. a P(True) self-verification
+    probability; NaN when absent). Raises ``ValueError`` naming the missing fields."""
+    missing = [f for f in ("cost_usd", "latency_s") if not log.has(f)]
+    if missing:
+        raise ValueError(f"{log.source}: ranking models at given prices needs per-query {missing} "
+                         f"(the log has {log.fields})")
+    df = log.to_long()
+    if "generation" in df.columns and df["generation"].nunique() > 1:
+        raise ValueError(f"{log.source}: one generation per (query, model) expected, found {df['generation'].nunique()}")
+    out = pd.DataFrame({"query_id": df["query_id"], "model": df["model"], "correct": df["correct"].astype(int),
+                        "cost_usd": df["cost_usd"], "latency_s": df["latency_s"]})
+    out["error"] = 1 - out["correct"]
+    out["p_true"] = df["confidence"] if "confidence" in df.columns else np.nan
+    if "level" in df.columns:
+        out["level"] = df["level"]
+    return out
+
+
+def level_means(log: pd.DataFrame, level: int | None = None) -> pd.DataFrame:
+    """Per-model means (error_rate, cost_usd, latency_s, output_tokens) of a simulated log at one level."""
+    d = log if level is None else log[log["level"] == level]
+    g = d.groupby("model")
+    out = pd.DataFrame({"error_rate": g["error"].mean(), "cost_usd": g["cost_usd"].mean(),
+                        "latency_s": g["latency_s"].mean()})
+    if "n_out" in d.columns:
+        out["output_tokens"] = g["n_out"].mean()
+    return out
