@@ -1,0 +1,209 @@
+"""Real public logs for the router (spec §3.3): MMLU-Pro (29 models) and ZeroEval GSM8K, read via ``CAPFRONT_DATA_DIR``.
+
+The matrices hold 0/1 correctness and output length (characters) per item and model, no question
+text. Cost per query = ``(input_tokens * $in + output_chars / chars_per_token * $out) / 1e6`` with list
+prices in USD per million tokens (:data:`DEFAULT_PRICES`, each with its source). Loading and
+validation of the correctness matrix go through the shared :func:`capfront_lib.core.evallog.load_log`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from capfront_lib.core.env import data_dir as _data_dir
+from capfront_lib.core.evallog import load_log
+
+#: USD per million tokens (input, output) and where the number comes from.
+DEFAULT_PRICES: dict[str, tuple[float, float, str]] = {
+    "gemini-1.5-pro-002": (1.25, 5.0, "FrugalGPT serviceinfo.json google/gemini-1.5-pro"),
+    "gemini-1.5-flash-002": (0.075, 0.30, "FrugalGPT serviceinfo.json google/gemini-1.5-flash"),
+    "DeepSeek-Coder-V2": (0.14, 0.28, "litellm deepseek/deepseek-coder"),
+    "Meta-Llama-3_1-70B-Instruct": (0.88, 0.88, "litellm together_ai/meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo"),
+    "Meta-Llama-3_1-8B-Instruct": (0.18, 0.18, "litellm together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"),
+    "Meta-Llama-3_1-70B": (0.88, 0.88, "assumption: same as the 70B Instruct serving price"),
+    "jamba-1.5-large": (2.0, 8.0, "litellm jamba-1.5-large"),
+    "Qwen1.5-110B": (1.8, 1.8, "assumption: typical 2024 hosted price of a ~110B open model"),
+    "mathstral-7B": (0.2, 0.2, "assumption: typical 2024 hosted price of a 7B open model"),
+    "Mixtral-8x7B-Instruct-v0.1": (0.6, 0.6, "litellm together_ai/mistralai/Mixtral-8x7B-Instruct-v0.1"),
+    "c4ai-command-r-v01": (0.15, 0.6, "litellm command-r-08-2024 (newer version than the logged v01)"),
+}
+
+DEFAULT_POOL = (
+    "gemini-1.5-pro-002",
+    "gemini-1.5-flash-002",
+    "DeepSeek-Coder-V2",
+    "Meta-Llama-3_1-70B-Instruct",
+    "Meta-Llama-3_1-70B",
+    "jamba-1.5-large",
+    "Qwen1.5-110B",
+    "mathstral-7B",
+)
+
+#: MMLU-Pro column -> ZeroEval GSM8K column ("approximate identity": versions differ).
+GSM8K_ALIASES: dict[str, str] = {
+    "gemini-1.5-pro-002": "gemini-1.5-pro",
+    "gemini-1.5-flash-002": "gemini-1.5-flash",
+    "Meta-Llama-3_1-70B-Instruct": "Meta-Llama-3.1-70B-Instruct",
+    "Meta-Llama-3_1-8B-Instruct": "Meta-Llama-3.1-8B-Instruct",
+    "DeepSeek-Coder-V2": "DeepSeek-Coder-V2-0724",
+    "Mixtral-8x7B-Instruct-v0.1": "Mixtral-8x7B-Instruct-v0.1",
+    "c4ai-command-r-v01": "command-r",
+}
+
+HOLDOUT_SOURCES = ("stemez", "theoremQA", "scibench")
+
+
+@dataclass
+class RealLog:
+    """Items (metadata), correctness ``Y`` and cost ``C`` (``n x T``), model names, prices used."""
+
+    items: pd.DataFrame
+    Y: np.ndarray
+    C: np.ndarray
+    models: list[str]
+    prices: pd.DataFrame
+    note: str
+
+
+def _resolve(data_dir: str | Path | None) -> Path:
+    d = _data_dir(data_dir)
+    if d is None:
+        raise FileNotFoundError("no public data: set CAPFRONT_DATA_DIR (see ../shared/data/README.md)")
+    return d
+
+
+def price_frame(models: Sequence[str], price_table: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
+    """Prices for ``models``: explicit ``price_table`` entries ``{model: [in, out]}`` win over :data:`DEFAULT_PRICES`."""
+    rows = []
+    for m in models:
+        if price_table and m in price_table:
+            pin, pout = price_table[m][:2]
+            src = "price_table parameter"
+        elif m in DEFAULT_PRICES:
+            pin, pout, src = DEFAULT_PRICES[m]
+        else:
+            raise ValueError(f"no price for model {m!r}: add it to price_table as {{'{m}': [usd_in, usd_out]}} per Mtok")
+        if pin < 0 or pout < 0:
+            raise ValueError(f"price_table: negative price for {m!r}")
+        rows.append({"model": m, "usd_per_mtok_in": float(pin), "usd_per_mtok_out": float(pout), "source": src})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def query_costs(output_chars: np.ndarray, prices: pd.DataFrame, input_tokens: float = 1500, chars_per_token: float = 4.0) -> np.ndarray:
+    """``(input_tokens * $in + output_chars / chars_per_token * $out) / 1e6`` per query and model (USD)."""
+    if input_tokens < 0 or chars_per_token <= 0:
+        raise ValueError("input_tokens must be >= 0 and chars_per_token > 0")
+    oc = np.asarray(output_chars, float)
+    if np.isnan(oc).any() or (oc < 0).any():
+        raise ValueError("output_chars has missing or negative cells")
+    pin = prices["usd_per_mtok_in"].to_numpy()[None, :]
+    pout = prices["usd_per_mtok_out"].to_numpy()[None, :]
+    return (input_tokens * pin + oc / chars_per_token * pout) / 1e6
+
+
+def load_mmlu_pro(
+    data_dir: str | Path | None = None,
+    pool: Sequence[str] = DEFAULT_POOL,
+    *,
+    input_tokens: float = 1500,
+    chars_per_token: float = 4.0,
+    price_table: Mapping[str, Sequence[float]] | None = None,
+) -> RealLog:
+    """MMLU-Pro correctness and costs for ``pool``; items with a blank cell in the pool are dropped (and counted)."""
+    d = _resolve(data_dir) / "MMLU-Pro"
+    pool = list(pool)
+    if len(pool) < 2:
+        raise ValueError(f"pool needs at least 2 models, got {pool}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = load_log(d / "mmlu_pro_correct.csv", form="wide", missing="keep_partial", min_models=2)
+    unknown = [m for m in pool if m not in log.models]
+    if unknown:
+        raise ValueError(f"pool: models {unknown} are not in MMLU-Pro; available: {log.models}")
+    sub = log.select(models=pool)
+    Y = sub.wide().to_numpy()
+    keep = ~np.isnan(Y).any(axis=1)
+    ids = sub.query_ids[keep]
+    items = pd.read_csv(d / "mmlu_pro_items.csv", dtype={"id": str}).set_index("id").loc[ids].reset_index()
+    chars = pd.read_csv(d / "mmlu_pro_output_chars.csv", dtype={"id": str}).set_index("id").loc[ids, pool].to_numpy(float)
+    chars = np.nan_to_num(chars, nan=0.0)
+    prices = price_frame(pool, price_table)
+    C = query_costs(chars, prices, input_tokens, chars_per_token)
+    note = f"MMLU-Pro: {keep.sum()} of {len(keep)} items answered by all {len(pool)} pool models"
+    return RealLog(items, Y[keep], C, pool, prices, note)
+
+
+def load_gsm8k(
+    data_dir: str | Path | None = None,
+    pool: Sequence[str] = tuple(GSM8K_ALIASES),
+    *,
+    input_tokens: float = 1500,
+    chars_per_token: float = 4.0,
+    price_table: Mapping[str, Sequence[float]] | None = None,
+) -> RealLog:
+    """ZeroEval GSM8K for ``pool`` (MMLU-Pro names, mapped by :data:`GSM8K_ALIASES`); tags category ``math``."""
+    d = _resolve(data_dir) / "ZeroEval"
+    pool = list(pool)
+    cols = []
+    for m in pool:
+        if m not in GSM8K_ALIASES:
+            raise ValueError(f"pool: no GSM8K alias for {m!r}; known: {sorted(GSM8K_ALIASES)}")
+        cols.append(GSM8K_ALIASES[m])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = load_log(d / "gsm8k_correct.csv", form="wide", missing="keep_partial", min_models=2)
+    sub = log.select(models=cols)
+    Y = sub.wide().to_numpy()
+    keep = ~np.isnan(Y).any(axis=1)
+    ids = sub.query_ids[keep]
+    chars = pd.read_csv(d / "gsm8k_output_chars.csv", dtype={"id": str}).set_index("id").loc[ids, cols].to_numpy(float)
+    prices = price_frame(pool, price_table)
+    C = query_costs(np.nan_to_num(chars, nan=0.0), prices, input_tokens, chars_per_token)
+    items = pd.DataFrame({"id": ids, "category": "math", "src": "gsm8k-arithmetic word problems", "benchmark": "gsm8k"})
+    note = f"GSM8K (ZeroEval): {keep.sum()} items; model versions differ from MMLU-Pro's (approximate identity)"
+    return RealLog(items, Y[keep], C, pool, prices, note)
+
+
+def split_mmlu_pro(items: pd.DataFrame, how: str = "by_source", holdout: Sequence[str] = HOLDOUT_SOURCES,
+                   seed: int = 0, eval_frac: float = 0.4) -> np.ndarray:
+    """Boolean mask of *evaluation* items: ``by_source`` (src prefix in ``holdout``), ``by_category``
+    (category in ``holdout``) or ``random`` (share ``eval_frac``, in-distribution reference)."""
+    if how == "by_source":
+        pref = items["src"].astype(str).str.split("-").str[0]
+        unknown = sorted(set(holdout) - set(pref))
+        if unknown:
+            raise ValueError(f"holdout: sources {unknown} do not occur; sources are {sorted(set(pref))}")
+        m = pref.isin(list(holdout)).to_numpy()
+    elif how == "by_category":
+        unknown = sorted(set(holdout) - set(items["category"]))
+        if unknown:
+            raise ValueError(f"holdout: categories {unknown} do not occur")
+        m = items["category"].isin(list(holdout)).to_numpy()
+    elif how == "random":
+        m = np.random.default_rng(seed).random(len(items)) < eval_frac
+    else:
+        raise ValueError(f"split must be 'by_source', 'by_category' or 'random', got {how!r}")
+    if m.all() or not m.any():
+        raise ValueError(f"split {how!r} with holdout {list(holdout)} leaves an empty index or evaluation set")
+    return m
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 200, seed: int | np.random.Generator = 0,
+                     level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``a - b`` (paired per query) and its percentile bootstrap CI (multinomial resampling weights)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError("a and b must be 1-d arrays of the same length")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    d = a - b
+    n = len(d)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
+    boots = counts @ d / n
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return float(d.mean()), float(lo), float(hi)
