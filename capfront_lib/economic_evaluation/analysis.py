@@ -101,6 +101,7 @@ def cascade_analysis(data: cc.CascadeData, lam_E: Sequence[float], lam_L_per_min
     crit_all = np.array([s["critical"] for s in splits])
     return {
         "first_split": first["res"], "critical": first["critical"],
+        "train_idx": first["train_idx"], "test_idx": first["test_idx"],
         "critical_all_splits": crit_all,
         "curves": pd.DataFrame({"level": levels, "threshold": thr, "deferral_rate": cur["deferral_rate"],
                                 "error": cur["error"], "cost": cur["cost"], "latency": cur["latency"]}),

@@ -32,7 +32,7 @@ def draw_explorer(fig, table: pd.DataFrame, cascades: Mapping[str, tuple[cc.Casc
     ax2.axhline(res["big_test_reward"][0, 0], color="tab:red", ls="--", label="M_big alone (test)")
     ax2.axhline(res["test_reward"][0, 0], color="k", ls=":", label="cascade at t* (test)")
     ax2.set_xlabel("deferral rate")
-    ax2.set_ylabel("mean reward R ($/query)")
+    ax2.set_ylabel("mean reward R (\\$/query)")
     ax2.set_title(f"cascade {small} -> big [simulated]", fontsize=8)
     ax2.legend(fontsize=7)
     fig.tight_layout()

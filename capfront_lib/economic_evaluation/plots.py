@@ -38,7 +38,7 @@ def plot_pareto(ax, table: pd.DataFrame, *, x: str = "cost_usd", y: str = "error
     ax.scatter(X[hull], Y[hull], s=180, facecolor="none", edgecolor="k", lw=1.5, zorder=4,
                label="selected by a $\\lambda_E$ sweep")
     ax.set_xscale("log")
-    ax.set_xlabel("mean cost per query ($, log scale)" if x == "cost_usd" else x)
+    ax.set_xlabel("mean cost per query (\\$, log scale)" if x == "cost_usd" else x)
     ax.set_ylabel("error rate" if y == "error_rate" else y)
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(f"Error vs cost, level-5 MATH\n[{source_note(source)}; * = assumed placeholder]")
@@ -51,8 +51,11 @@ def plot_model_bars(axes, table: pd.DataFrame, sim_means: pd.DataFrame | None = 
     x = np.arange(len(table))
     for ax, col, lab, log in zip(axes, ("error_rate", "cost_usd", "latency_s"),
                                  ("error rate", "mean cost per query ($)", "mean latency (s)"), (False, True, False)):
-        ax.bar(x, table[col], color=[cols[m] for m in table.index],
-               hatch=None, edgecolor=["k" if c == "reasoning" else "none" for c in table.model_class])
+        bars = ax.bar(x, table[col], color=[cols[m] for m in table.index])
+        for b, c in zip(bars, table.model_class):
+            if c == "reasoning":
+                b.set_hatch("//")
+                b.set_edgecolor("white")
         if sim_means is not None and col in sim_means.columns:
             ax.scatter(x, sim_means.reindex(table.index)[col], color="k", marker="_", s=200, zorder=3,
                        label="simulated mean")
@@ -93,16 +96,16 @@ def plot_reward_curves(ax, table: pd.DataFrame, lam_E: np.ndarray, R: np.ndarray
             ax.plot(lam_E, rw.log_reward_transform(R[sel].mean(axis=0)), ls, lw=3, color=c, label=f"{cls} (average R)")
     if category_crossover is not None and np.isfinite(category_crossover):
         ax.axvline(category_crossover, color="k", lw=0.8, ls="-.")
-        ax.annotate(f"category crossover ${category_crossover:.3g}", (category_crossover, 0.95),
+        ax.annotate(f"category crossover \\${category_crossover:.3g}", (category_crossover, 0.95),
                     xycoords=("data", "axes fraction"), fontsize=8, ha="left")
     if switch is not None and np.isfinite(switch):
         ax.axvline(switch, color="tab:red", lw=0.8, ls=":")
-        ax.annotate(f"best-vs-best switch ${switch:.3g}", (switch, 0.05), xycoords=("data", "axes fraction"),
+        ax.annotate(f"best-vs-best switch \\${switch:.3g}", (switch, 0.05), xycoords=("data", "axes fraction"),
                     fontsize=8, ha="right", color="tab:red")
     ax.set_xscale("log")
-    ax.set_xlabel("price of error $\\lambda_E$ ($ per error, log)")
+    ax.set_xlabel("price of error $\\lambda_E$ (\\$ per error, log)")
     ax.set_ylabel("$-\\log_{10}(-R)$  (higher = better)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
 
 
 def plot_optimal_map(ax, table: pd.DataFrame, lam_E: np.ndarray, lam_L_per_min: Sequence[float], best: np.ndarray):
@@ -116,14 +119,16 @@ def plot_optimal_map(ax, table: pd.DataFrame, lam_E: np.ndarray, lam_L_per_min: 
     dx = np.diff(le).mean() if len(le) > 1 else 1.0
     xedges = np.r_[le - dx / 2, le[-1] + dx / 2]
     ax.pcolormesh(xedges, yedges, best.T, cmap=cmap, vmin=-0.5, vmax=len(ids) - 0.5, shading="flat")
-    reasoning = (table.model_class.to_numpy()[best.T] == "reasoning").astype(float)
-    ax.pcolor(xedges, yedges, np.ma.masked_equal(reasoning, 0), hatch="//", alpha=0.0, shading="flat")
+    reasoning = table.model_class.to_numpy()[best.T] == "reasoning"
+    for r, c in zip(*np.nonzero(reasoning)):
+        ax.add_patch(plt.Rectangle((xedges[c], yedges[r]), xedges[c + 1] - xedges[c], 1.0, fill=False,
+                                   hatch="//", lw=0, edgecolor="white"))
     ax.set_yticks(np.arange(len(lLm)), [f"{v:g}" for v in lLm])
-    ax.set_xlabel("$\\log_{10}$ price of error $\\lambda_E$ ($)")
-    ax.set_ylabel("price of latency $\\lambda_L$ ($/min)")
+    ax.set_xlabel("$\\log_{10}$ price of error $\\lambda_E$ (\\$)")
+    ax.set_ylabel("price of latency $\\lambda_L$ (\\$/min)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=cols[m]) for m in ids if (best == ids.index(m)).any()]
     labels = [_label(table, m) for m in ids if (best == ids.index(m)).any()]
-    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", hatch="//", edgecolor="k"))
+    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="0.6", hatch="//", edgecolor="white"))
     labels.append("reasoning model")
     ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
@@ -131,12 +136,12 @@ def plot_optimal_map(ax, table: pd.DataFrame, lam_E: np.ndarray, lam_L_per_min: 
 def plot_cascade_advantage(ax, lam_E, res: Mapping[str, np.ndarray], lam_L_per_min, title: str):
     """Fig. 3.5 analogue: test-set ``R_cascade - R_big`` vs ``lam_E`` for each ``lam_L`` (symlog y)."""
     for j, v in enumerate(lam_L_per_min):
-        ax.plot(lam_E, res["test_reward"][:, j] - res["big_test_reward"][:, j], label=f"$\\lambda_L$={v:g} $/min")
+        ax.plot(lam_E, res["test_reward"][:, j] - res["big_test_reward"][:, j], label=f"$\\lambda_L$={v:g} \\$/min")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xscale("log")
     ax.set_yscale("symlog", linthresh=1e-3)
-    ax.set_xlabel("price of error $\\lambda_E$ ($)")
-    ax.set_ylabel("$R_{cascade} - R_{big}$ ($/query, test)")
+    ax.set_xlabel("price of error $\\lambda_E$ (\\$)")
+    ax.set_ylabel("$R_{cascade} - R_{big}$ (\\$/query, test)")
     ax.set_title(title, fontsize=9)
 
 
@@ -157,7 +162,7 @@ def plot_cer_panels(axes, curves: Mapping[str, pd.DataFrame], decomps: Mapping[s
     axes[0].plot([], [], "k:", label="oracle bound")
     axes[0].plot([], [], "k--", lw=0.8, label="random deferral")
     axes[0].legend(fontsize=7)
-    axes[1].set_ylabel("cascade mean cost ($/query)")
+    axes[1].set_ylabel("cascade mean cost (\\$/query)")
     axes[2].set_ylabel("cascade mean latency (s)")
     for ax in axes:
         ax.set_xlabel("deferral rate $p_d$")
@@ -187,6 +192,6 @@ def plot_reward_breakdown(ax, table: pd.DataFrame, lam_E: float, lam_L_per_min: 
     ax.bar(x[k], total[k], fill=False, edgecolor="k", lw=2)
     ax.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
     ax.set_yscale("log")
-    ax.set_ylabel("$-R$ ($/query, log)")
-    ax.set_title(f"$\\lambda_E$=${lam_E:g}, $\\lambda_L$=${lam_L_per_min:g}/min", fontsize=8)
+    ax.set_ylabel("$-R$ (\\$/query, log)")
+    ax.set_title(f"$\\lambda_E$=\\${lam_E:g}, $\\lambda_L$=\\${lam_L_per_min:g}/min", fontsize=8)
     return k

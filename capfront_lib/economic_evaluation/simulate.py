@@ -178,13 +178,15 @@ def simulate_outcomes(
 
 
 def cascade_data_from_log(log: pd.DataFrame, small: str, big: str, *, level: int | None = None,
-                          include_verification_cost: bool = False, verification_tokens: int = 1):
+                          include_verification_cost: bool = False, verification_tokens: int = 1,
+                          return_ids: bool = False):
     """Join a per-query log into :class:`~capfront_lib.economic_evaluation.cascade.CascadeData` for ``small -> big``.
 
     ``log`` needs ``query_id, model, error (or correct), cost_usd, latency_s`` and ``p_true`` for ``small``.
     ``include_verification_cost`` adds the P(True) re-prompt to M_small: input = its prompt + answer tokens,
     ``verification_tokens`` output tokens, priced with Table 3C, and a latency of one more prefill
     (approximated by the overhead). Excluded by default (spec 5.8: Table 4.1 costs exclude it).
+    ``return_ids=True`` returns ``(data, query_ids)`` with the query ids in the data's order.
     """
     from capfront_lib.economic_evaluation.cascade import CascadeData
 
@@ -211,6 +213,7 @@ def cascade_data_from_log(log: pd.DataFrame, small: str, big: str, *, level: int
         n_in = (a["n_in"] + a["n_out"]).to_numpy(float)
         cost_s = cost_s + (n_in * pr["price_in_per_mtok"] + verification_tokens * pr["price_out_per_mtok"]) / 1e6
         lat_s = lat_s + float(load_sim_params()["latency_overhead_s"])
-    return CascadeData(p=a["p_true"].to_numpy(float), err_small=a["error"].to_numpy(float),
+    data = CascadeData(p=a["p_true"].to_numpy(float), err_small=a["error"].to_numpy(float),
                        err_big=b["error"].to_numpy(float), cost_small=cost_s, cost_big=b["cost_usd"].to_numpy(float),
                        lat_small=lat_s, lat_big=b["latency_s"].to_numpy(float))
+    return (data, common.to_numpy()) if return_ids else data
