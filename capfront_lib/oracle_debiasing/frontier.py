@@ -237,17 +237,16 @@ def subsample_route_curves(Q, C, lams, rng: np.random.Generator, B: int = 200, G
     lams = np.asarray(lams, dtype=float)
     qs = np.zeros((lams.size, G_primes.size))
     cs = np.zeros_like(qs)
-    rows = np.arange(N)[None, :]
     for _ in range(int(B)):
         perm = np.argsort(rng.random((N, L, G)), axis=2)
         Qp = np.take_along_axis(Q, perm, axis=2).cumsum(axis=2)
         Cp = np.take_along_axis(C, perm, axis=2).cumsum(axis=2)
         qm = np.moveaxis(Qp[:, :, G_primes - 1] / G_primes, 2, 0)  # (G', N, L)
         cm = np.moveaxis(Cp[:, :, G_primes - 1] / G_primes, 2, 0)
-        for i, lam in enumerate(lams):
-            ch = route(qm, cm, lam)  # (G', N)
-            qs[i] += np.take_along_axis(qm, ch[..., None], axis=2)[..., 0].mean(axis=1)
-            cs[i] += np.take_along_axis(cm, ch[..., None], axis=2)[..., 0].mean(axis=1)
+        # continuous costs make exact ties of q - lam c a null event, so a plain argmax routes
+        ch = np.argmax(qm[None] - lams[:, None, None, None] * cm[None], axis=3)  # (n_lam, G', N)
+        qs += np.take_along_axis(qm[None], ch[..., None], axis=3)[..., 0].mean(axis=2)
+        cs += np.take_along_axis(cm[None], ch[..., None], axis=3)[..., 0].mean(axis=2)
     return G_primes, cs / B, qs / B
 
 
