@@ -39,7 +39,7 @@ from capfront_lib.economic_evaluation.tables import load_model_table
 from capfront_lib.human_in_the_loop.published import DATA_DIR, NONREASONING_MODEL, REASONING_MODELS
 from capfront_lib.human_in_the_loop.systems import PairData
 
-__all__ = ["SIM_PARAMS_PATH", "KNOBS", "load_overlay", "merge_params", "knob_overrides", "effective_params",
+__all__ = ["SIM_PARAMS_PATH", "KNOBS", "load_overlay", "merge_params", "knob_overrides", "effective_params", "load_outcome_log",
            "simulate", "pair", "LOG_COLUMNS"]
 
 SIM_PARAMS_PATH = DATA_DIR / "sim_params.json"
@@ -141,3 +141,30 @@ def simulate(
 def pair(log: pd.DataFrame, reasoning_model: str, nonreasoning_model: str = NONREASONING_MODEL) -> PairData:
     """The (M_nr, M_r) arrays of a per-query log, see :meth:`PairData.from_log`."""
     return PairData.from_log(log, reasoning_model, nonreasoning_model)
+
+
+def load_outcome_log(path: str | Path) -> pd.DataFrame:
+    """Read a user's per-query log (CSV/parquet) with columns ``query_id, model, correct, n_out, latency_s,
+    cost_usd, p_true`` and validate it with the core's long-form loader (binary ``correct``, non-negative
+    ``n_out``/latency/cost, no duplicated (query, model) rows); ``p_true`` must lie in [0, 1] where given."""
+    from capfront_lib.core.evallog import from_long
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"outcome log {p} does not exist")
+    df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p, dtype={"query_id": str})
+    need = ("query_id", "model", "correct", "n_out", "latency_s", "cost_usd", "p_true")
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ValueError(f"{p}: outcome log is missing columns {missing}; needs {list(need)}")
+    from_long(df.rename(columns={"n_out": "output_tokens", "p_true": "confidence"}), source=str(p),
+              missing="keep_partial")
+    pt = pd.to_numeric(df["p_true"], errors="coerce")
+    bad = pt.notna() & ((pt < 0) | (pt > 1))
+    if bad.any():
+        raise ValueError(f"{p}: column 'p_true' must lie in [0, 1]; offending rows {list(df.index[bad][:5])}")
+    df = df.copy()
+    df["query_id"] = df["query_id"].astype(str)
+    for c in ("correct", "n_out", "latency_s", "cost_usd", "p_true"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    return df
