@@ -553,3 +553,129 @@ def test_summarize_log_means_and_validation():
         ee.summarize_log(df.assign(correct=[1, 2, 0, 1]))
     with pytest.raises(ValueError, match="cost_usd"):
         ee.summarize_log(df.assign(cost_usd=[-1.0, 1, 1, 1]))
+
+
+# ------------------------------------------------------------------------------ analysis helpers
+def test_crossover_matrix_and_critical_class():
+    t = ee.load_model_table(include_placeholders=False)
+    M = ee.crossover_matrix(t, 0.0)
+    assert M.loc[ee.QWEN3, ee.LLAMA405] == pytest.approx(0.0059 / 0.278)
+    assert np.isnan(M.loc[ee.LLAMA405, ee.QWEN3])
+    lam = np.array([1.0, 2, 3, 4])
+    assert ee.critical_lambda_class(lam, np.array(["n", "reasoning", "n", "reasoning"])) == 4.0
+    assert ee.critical_lambda_class(lam, np.array(["reasoning"] * 4)) == 1.0
+    assert ee.critical_lambda_class(lam, np.array(["reasoning", "n", "n", "n"])) == np.inf
+
+
+def test_random_deferral_cer_is_centered():
+    rng = np.random.default_rng(14)
+    es = (rng.uniform(size=400) < 0.3).astype(float)
+    rc = ee.random_deferral_cer(es, [0.0, 0.2, 0.5, 1.0], 0, n_draws=4000)
+    sd = np.sqrt(0.3 * 0.7 * 0.25 / 400)  # rough sd of one draw's CER at p_d = 0.5
+    assert abs(rc[0]) < 1e-15 and abs(rc[-1]) < 1e-15
+    assert np.all(np.abs(rc[1:3]) < 4 * sd / np.sqrt(4000) + 1e-12)
+
+
+def test_cascade_analysis_split_and_curves():
+    rng = np.random.default_rng(15)
+    cd = _random_cascade(300, rng)
+    a = ee.cascade_analysis(cd, np.logspace(-3, 3, 13), [0.0, 1.0], rng=1, n_split_repeats=3)
+    assert len(np.intersect1d(a["train_idx"], a["test_idx"])) == 0
+    assert len(a["train_idx"]) + len(a["test_idx"]) == 300
+    assert a["critical_all_splits"].shape == (3, 2)
+    assert np.all(np.abs(a["decomposition"].residual) < 1e-12)
+    assert np.all(a["decomposition"].cer <= a["decomposition"].oracle_bound + 1e-12)
+    # cost curve = mean small cost + mean of big cost over deferred queries, recomputed naively
+    for _, row in a["curves"].iloc[::8].iterrows():
+        D = cd.p < row.threshold
+        assert row.cost == pytest.approx(np.mean(cd.cost_small + D * cd.cost_big), rel=1e-12)
+
+
+def test_cascade_training_value_convex_in_prices():
+    rng = np.random.default_rng(16)
+    cd = _random_cascade(250, rng)
+    lE = np.linspace(0, 5, 101)
+    lL = np.linspace(0, 0.05, 101)
+    sel_E = ee.select_threshold(cd, lE, [0.01])["train_reward"][:, 0]
+    sel_L = ee.select_threshold(cd, [1.0], lL)["train_reward"][0]
+    for v in (sel_E, sel_L):
+        assert np.all(np.diff(v) <= 1e-12)
+        assert np.all(np.diff(v, 2) >= -1e-12)
+    # error of the chosen threshold on the training data is non-increasing in lam_E
+    res = ee.select_threshold(cd, lE, [0.01])
+    errs = [np.mean(ee.cascade_outcomes(cd, t)["error"]) for t in res["threshold"][:, 0]]
+    assert np.all(np.diff(errs) <= 1e-12)
+
+
+def test_level_means_and_evallog_frame(tmp_path):
+    from capfront_lib.core import load_log
+
+    t = ee.load_model_table()
+    log = ee.simulate_outcomes(t, 30, 3, levels=(5,), models=[ee.LLAMA405, ee.QWEN3])
+    lm = ee.level_means(log, 5)
+    assert lm.loc[ee.QWEN3, "error_rate"] == pytest.approx(log[log.model == ee.QWEN3].error.mean())
+    path = tmp_path / "log.csv"
+    log.rename(columns={"p_true": "confidence"})[["query_id", "model", "correct", "cost_usd", "latency_s",
+                                                   "confidence"]].to_csv(path, index=False)
+    frame = ee.frame_from_evallog(load_log(path, form="long", missing="keep_partial"))
+    assert set(frame.columns) >= {"query_id", "model", "correct", "error", "cost_usd", "latency_s", "p_true"}
+    cd = ee.cascade_data_from_log(frame, ee.LLAMA405, ee.QWEN3)
+    assert cd.n == 30
+    direct = ee.cascade_data_from_log(log, ee.LLAMA405, ee.QWEN3)
+    np.testing.assert_allclose(np.sort(cd.p), np.sort(direct.p))
+    bad = tmp_path / "bad.csv"
+    log[["query_id", "model", "correct"]].to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="cost_usd"):
+        ee.frame_from_evallog(load_log(bad, form="long"))
+
+
+def test_verification_cost_added_and_token_cap():
+    t = ee.load_model_table()
+    log = ee.simulate_outcomes(t, 200, 4, levels=(5,), models=[ee.LLAMA405, ee.QWEN3, ee.LLAMA70],
+                               params={"token_cap": {ee.LLAMA70: 1000}})
+    a = ee.cascade_data_from_log(log, ee.LLAMA405, ee.QWEN3)
+    b = ee.cascade_data_from_log(log, ee.LLAMA405, ee.QWEN3, include_verification_cost=True)
+    s = log[(log.model == ee.LLAMA405)].set_index("query_id").sort_index()
+    extra = ((s.n_in + s.n_out) * 3.0 + 1 * 3.0) / 1e6
+    np.testing.assert_allclose(np.sort(b.cost_small - a.cost_small), np.sort(extra.to_numpy()), rtol=1e-12)
+    l70 = log[log.model == ee.LLAMA70]
+    assert l70.n_out.max() <= 1000
+    assert (l70.loc[l70.truncated, "error"] == 1).all() and l70.truncated.any()
+
+
+def test_explorer_draws_and_panel_builds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from capfront_lib.economic_evaluation.panel import draw_explorer, make_panel
+
+    t = ee.load_model_table()
+    log = ee.simulate_outcomes(t, 100, 5, levels=(5,), models=[ee.LLAMA405, ee.QWEN3])
+    cd = ee.cascade_data_from_log(log, ee.LLAMA405, ee.QWEN3)
+    tr, te = ee.split_indices(cd.n, 0.5, np.random.default_rng(0))
+    cas = {"Llama3.1 405B": (cd.subset(tr), cd.subset(te))}
+    fig = plt.figure()
+    info = draw_explorer(fig, t, cas, lam_E=100.0, lam_L_per_min=0.0, lam_A=1.0, small="Llama3.1 405B")
+    assert info["optimal"] == "abstain"  # every model's expected loss exceeds $1 at lam_E = $100
+    info = draw_explorer(fig, t, cas, lam_E=100.0, lam_L_per_min=0.0, lam_A=1000.0, small="Llama3.1 405B")
+    assert info["optimal"] == ee.QWEN3
+    plt.close(fig)
+    panel = make_panel(t, cas)
+    assert len(panel.children) == 3
+
+
+def test_gsm8k_real_cascade(shared_data):
+    from capfront_lib.economic_evaluation.realdata import gsm8k_cascade_data
+
+    cd, info = gsm8k_cascade_data(shared_data)
+    raw = pd.read_csv(shared_data / "ZeroEval" / "gsm8k_correct.csv", dtype={"id": str}).set_index("id")
+    both = raw[[info["small"], info["big"]]].dropna()
+    assert info["n_items"] == len(both)
+    assert info["acc_small"] == pytest.approx(both[info["small"]].mean())
+    for q in np.linspace(0.05, 0.95, 19):
+        D = ee.deferral(cd.p, np.quantile(cd.p, q))
+        dec = ee.cascade_error_decomposition(D, cd.err_small, cd.err_big)
+        assert abs(dec["residual"]) < 1e-12
+        assert dec["cer"] <= ee.cer_oracle_bound(dec["deferral_rate"], dec["e_small"]) + 1e-12

@@ -113,7 +113,8 @@ def cascade_analysis(data: cc.CascadeData, lam_E: Sequence[float], lam_L_per_min
 def random_deferral_cer(err_small, deferral_rates: Sequence[float], rng: np.random.Generator | int,
                         n_draws: int = 200) -> np.ndarray:
     """Monte Carlo CER of *random* deferral at each rate (baseline of Fig. 3.6a): mean over ``n_draws``
-    random subsets of exactly ``round(p_d n)`` queries (hypergeometric; expectation ``-p_d e_s / (n-1) * ...`` ~ 0)."""
+    random subsets of exactly ``round(p_d n)`` queries. The number of small-model errors among them is
+    hypergeometric with mean ``k e_s``, so the expected CER is exactly 0; the draws show its spread."""
     rng = np.random.default_rng(rng)
     es = np.asarray(err_small, float)
     n = len(es)
