@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 __all__ = [
     "expected_max_std_normal",
@@ -85,9 +85,18 @@ def bernoulli_bias(G: int, p, L: int) -> np.ndarray:
     """
     G, L = _check_G(G), _check_L(L)
     p = _check_p(p)
-    y = np.arange(G).reshape((G,) + (1,) * p.ndim)
-    F = stats.binom.cdf(y, G, p)
+    F = _binom_cdf_table(G, p)[:G]  # F(y; G, p) for y = 0..G-1
     return (1.0 - F**L).sum(axis=0) / G - p
+
+
+def _binom_cdf_table(G: int, p: np.ndarray) -> np.ndarray:
+    """Binomial(G, p) CDF at y = 0..G (axis 0), from log-pmf (gammaln shared over p) and a cumulative sum."""
+    y = np.arange(G + 1, dtype=float).reshape((G + 1,) + (1,) * p.ndim)
+    logc = special.gammaln(G + 1.0) - special.gammaln(y + 1.0) - special.gammaln(G - y + 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lp = np.where(y > 0, y * np.log(p), 0.0) + np.where(G - y > 0, (G - y) * np.log1p(-p), 0.0)
+    pmf = np.exp(logc + lp)
+    return np.minimum(np.cumsum(pmf, axis=0), 1.0)
 
 
 def bernoulli_bias_curve(G_values, p, L: int) -> np.ndarray:
@@ -115,7 +124,7 @@ def expected_biased_oracle_independent(pi, G: int) -> float:
         raise ValueError(f"pi must be an (N, L) matrix, got shape {pi.shape}")
     total = 0.0
     for y in range(G):
-        total += (1.0 - np.prod(stats.binom.cdf(y, G, pi), axis=1)).sum()
+        total += (1.0 - np.prod(special.bdtr(y, G, pi), axis=1)).sum()
     return float(total / (pi.shape[0] * G))
 
 

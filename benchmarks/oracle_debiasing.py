@@ -1,0 +1,122 @@
+"""Speed of the oracle_debiasing hot paths, each against the naive/reference method in the same run.
+
+Run: python benchmarks/oracle_debiasing.py [--skip-pgm]
+Prints timings and ratios; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from capfront_lib.oracle_debiasing import estimators as est
+from capfront_lib.oracle_debiasing import frontier as fr
+from capfront_lib.oracle_debiasing import simulate as sim
+from capfront_lib.oracle_debiasing import theory as th
+
+
+def timed(f, *a, **k):
+    t = time.perf_counter()
+    out = f(*a, **k)
+    return out, time.perf_counter() - t
+
+
+def bench_entropy(levels: int = 20):
+    """Appendix G scale: N=1000, L=10, K=30, G=10,000 per level, binomial counts vs individual generations."""
+    N, L, K, G = 1000, 10, 30, 10_000
+    rng = np.random.default_rng(0)
+    out, t_fast = timed(sim.entropy_sweep, rng, steps=levels, n_seeds=1, N=N, L=L, K=K, G=G)
+    # reference: one level drawn generation by generation (N*L*G = 1e8 Bernoulli draws, in chunks)
+    rng = np.random.default_rng(1)
+    D = rng.beta(1, 1, N)
+    A = rng.beta(5, 5, (K, L))
+    T = rng.integers(0, K, N)
+    pi = (1 - D)[:, None] * A[T]
+
+    def per_generation():
+        s = np.zeros((N, L))
+        for start in range(0, G, 500):
+            g = min(500, G - start)
+            s += (rng.random((N, L, g)) < pi[..., None]).sum(axis=2)
+        return s
+
+    _, t_ref_level = timed(per_generation)
+    print(f"[entropy] {levels} levels at N={N}, L={L}, K={K}, G={G}: binomial counts {t_fast:.2f} s; "
+          f"per-generation draws {t_ref_level:.2f} s per level (x{levels} = {t_ref_level * levels:.1f} s); "
+          f"ratio {t_ref_level * levels / t_fast:.0f}x")
+
+
+def bench_bias_curves():
+    """Exact Bernoulli bias for every G <= 1000 at L = 100 (five p values) vs Monte Carlo at 10 G values."""
+    G = np.arange(1, 1001)
+    p = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
+    _, t_exact = timed(th.bernoulli_bias_curve, G, p, 100)
+    rng = np.random.default_rng(0)
+
+    def mc():
+        return [rng.binomial(g, p, size=(2000, 100, p.size)).max(axis=1).mean(axis=0) / g - p for g in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)]
+
+    _, t_mc = timed(mc)
+    print(f"[bias] exact curves, L=100, G=1..1000, 5 p: {t_exact:.3f} s; Monte Carlo (2000 reps) at only 10 G values: {t_mc:.3f} s; "
+          f"ratio {t_mc / t_exact:.1f}x (and the exact curve has no Monte Carlo error)")
+
+
+def bench_frontier():
+    """Exact lambda-sweep frontier vs a 2001-point alpha grid (eqs. 19-21)."""
+    rng = np.random.default_rng(0)
+    w = sim.simulate_world(rng, 1000, 10, 30, 10)
+    f, t_exact = timed(fr.frontier_exact, w.phibar, w.cbar)
+    (cg, qg), t_grid = timed(fr.frontier_grid, w.phibar, w.cbar, np.linspace(0, 1, 2001))
+    hit = len(np.intersect1d(np.round(f.cost, 14), np.round(cg, 14)))
+    print(f"[frontier] N=1000, L=10: exact {t_exact:.3f} s ({f.cost.size} vertices); 2001-point grid {t_grid:.3f} s "
+          f"(hits {hit} vertices); ratio {t_grid / t_exact:.1f}x")
+
+
+def bench_subsample_curve():
+    """Exact hypergeometric subsampling curve vs explicit Monte Carlo subsets (B=200 per G')."""
+    rng = np.random.default_rng(0)
+    w = sim.simulate_world(rng, 1000, 10, 30, 10)
+    (_, curve), t_exact = timed(est.subsample_curve_exact, w.s, w.G)
+    N, L, G = w.Q.shape
+
+    def mc(B=200):
+        out = np.zeros(G)
+        for _ in range(B):
+            perm = np.argsort(rng.random((N, L, G)), axis=2)
+            Qp = np.take_along_axis(w.Q, perm, axis=2).cumsum(axis=2) / np.arange(1, G + 1)
+            out += Qp.max(axis=1).mean(axis=0)
+        return out / B
+
+    c_mc, t_mc = timed(mc)
+    print(f"[subsample] N=1000, L=10, G=10: exact hypergeometric {t_exact:.3f} s; Monte Carlo B=200 {t_mc:.3f} s "
+          f"(max |diff| {np.max(np.abs(c_mc - curve)):.4f}); ratio {t_mc / t_exact:.1f}x")
+
+
+def bench_pgm():
+    """PGM fit (quick profile size) and its oracle error vs the extrapolation estimates, on 2 worlds."""
+    from capfront_lib.oracle_debiasing.pgm import fit_pgm
+
+    for seed in range(2):
+        rng = np.random.default_rng(seed)
+        w = sim.simulate_world(rng, 300, 6, 4, 10, keep_tensors=False)
+        o = est.oracle_value(w.pi)
+        fit, t = timed(fit_pgm, w.s, w.G, 4, rng, iters=5000)
+        gp, curve = est.subsample_curve_exact(w.s, w.G)
+        (e11, e12), t_ex = timed(lambda: (est.fit_extrapolation(gp, curve, "11", fixed_lambda=0.5).a_inf,
+                                          est.fit_extrapolation(gp, curve, "12").a_inf))
+        print(f"[pgm] world {seed}: ADVI fit {t:.1f} s{" (includes graph compilation)" if seed == 0 else ""}, error {fit.o_plugin - o:+.4f}; "
+              f"extrapolation {t_ex:.3f} s, errors (11) {e11 - o:+.4f}, (12) {e12 - o:+.4f}; naive {est.oracle_value(w.phibar) - o:+.4f}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-pgm", action="store_true")
+    args = ap.parse_args()
+    bench_bias_curves()
+    bench_entropy()
+    bench_frontier()
+    bench_subsample_curve()
+    if not args.skip_pgm:
+        bench_pgm()
