@@ -64,8 +64,8 @@ def plot_ask_curves(ax, rates, curves: Mapping[str, np.ndarray], n_errors: Mappi
                         ha="center", fontsize=7, color=col)
     ax.set_xlabel("rejection rate r (% of queries deferred to the human)")
     ax.set_ylabel("conditional accuracy A(r) (%)")
-    ax.legend(loc="lower right", title="solid: by length; dotted: random; dashed: oracle" if refs else None,
-              title_fontsize=7)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8,
+              title="solid: by length\ndotted: random\ndashed: oracle" if refs else None, title_fontsize=7)
     titled(ax, title, source)
 
 
