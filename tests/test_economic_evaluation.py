@@ -679,3 +679,15 @@ def test_gsm8k_real_cascade(shared_data):
         dec = ee.cascade_error_decomposition(D, cd.err_small, cd.err_big)
         assert abs(dec["residual"]) < 1e-12
         assert dec["cer"] <= ee.cer_oracle_bound(dec["deferral_rate"], dec["e_small"]) + 1e-12
+
+
+def test_with_abstention_option():
+    t = ee.load_model_table()
+    ext = ee.with_abstention(t, 5.0)
+    R = ee.reward_grid(ext, [0.01, 1e4], [0.0, 0.1])
+    np.testing.assert_allclose(R[-1], -5.0)
+    best = ext.index.to_numpy()[ee.optimal_choice(R)]
+    assert best[1, 0] == "abstain" and best[0, 0] != "abstain"
+    # abstention starts exactly where the best model's expected loss reaches lam_A (lam_L = 0)
+    x = ee.first_lambda_where(ext, "model_class", "abstain", 0.0)
+    assert x == pytest.approx((5.0 - 0.0095) / 0.028, rel=1e-12)

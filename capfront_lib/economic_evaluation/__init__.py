@@ -20,7 +20,7 @@ from capfront_lib.economic_evaluation.reward import (
     expected_value_uncertain_prices, first_lambda_where, general_reward, log_reward_transform,
     lower_convex_hull, medical_price_of_error, optimal_choice, optimal_intervals, pairwise_crossover,
     pareto_mask, per_minute_to_per_second, reward_grid, router_reward, selected_by_sweep, sensitivity_table,
-    standalone_reward, value_curve, wage_price_of_error,
+    standalone_reward, value_curve, wage_price_of_error, with_abstention,
 )
 from capfront_lib.economic_evaluation.cascade import (
     CascadeData, candidate_thresholds, cascade_error_decomposition, cascade_error_reduction, cascade_outcomes,

@@ -18,8 +18,17 @@ def draw_explorer(fig, table: pd.DataFrame, cascades: Mapping[str, tuple[cc.Casc
     (right) the cascade's training reward over deferral rate, chosen threshold, and its test reward vs M_big.
     ``cascades`` maps small-model label -> (train, test) data. Returns the numbers shown."""
     fig.clf()
-    ax1, ax2 = fig.subplots(1, 2)
+    ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.4]})
     k = pl.plot_reward_breakdown(ax1, table, lam_E, lam_L_per_min, lam_A)
+    # optimal option (models + abstention) over the price grid, current prices marked
+    from capfront_lib.economic_evaluation import reward as rw
+
+    ext = rw.with_abstention(table, lam_A)
+    gE, gL = np.logspace(-4, 4, 81), [0.0, 0.5, 1.0, 2.0, 5.0, 10.0]
+    best = rw.optimal_choice(rw.reward_grid(ext, gE, rw.per_minute_to_per_second(gL)))
+    pl.plot_optimal_map(ax3, ext, gE, gL, best)
+    ax3.plot(np.log10(lam_E), np.interp(lam_L_per_min, gL, np.arange(len(gL))), "k*", ms=14)
+    ax3.set_title(f"optimal option incl. abstention at \\${lam_A:g}", fontsize=8)
     lL = lam_L_per_min / 60.0
     train, test = cascades[small]
     levels, thr = cc.candidate_thresholds(train.p, step)
@@ -57,7 +66,7 @@ def make_panel(table: pd.DataFrame, cascades: Mapping[str, tuple[cc.CascadeData,
     def redraw(*_):
         with out:
             out.clear_output(wait=True)
-            fig = plt.figure(figsize=(10, 4))
+            fig = plt.figure(figsize=(15, 4))
             info = draw_explorer(fig, table, cascades, sE.value, sL.value, sA.value, dd.value, step)
             display(fig)
             plt.close(fig)

@@ -375,3 +375,22 @@ def sensitivity_table(table: pd.DataFrame, lam_E_grid: Sequence[float], lam_L_pe
     labels = table[label_col].to_numpy() if label_col in table.columns else table.index.to_numpy()
     return pd.DataFrame(labels[idx].T, index=pd.Index(list(lam_L_per_min), name="lam_L ($/min)"),
                         columns=pd.Index(list(lam_E_grid), name="lam_E ($)"))
+
+
+def with_abstention(table: pd.DataFrame, lam_A: float, name: str = "abstain") -> pd.DataFrame:
+    """The model table plus an *abstain* option (router with abstention, eq. 3.9 with zero overhead).
+
+    Abstaining makes no error and costs nothing but the price of abstention, so its expected reward is
+    ``-lam_A`` for every ``lam_E, lam_L``: it enters the table as an option with cost ``lam_A``, latency 0
+    and error 0 (``model_class == "abstain"``).
+    """
+    lam_A = float(_nonneg("lam_A", lam_A))
+    row = {c: np.nan for c in table.columns}
+    row.update(cost_usd=lam_A, latency_s=0.0, error_rate=0.0, model_class="abstain")
+    if "display_name" in table.columns:
+        row["display_name"] = "abstain (human)"
+    if "model" in table.columns:
+        row["model"] = name
+    if "status" in table.columns:
+        row["status"] = "option"
+    return pd.concat([table, pd.DataFrame([row], index=[name])])
