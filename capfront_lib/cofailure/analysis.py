@@ -189,8 +189,8 @@ def pool_curve(Y, S: np.ndarray, sizes, reps: int, rng: np.random.Generator) -> 
 def audit_all_wrong(Y, preds=None, gold=None, ids=None, categories=None, consensus: float = 0.5, delta: float = 0.05) -> dict:
     """Audit table of all-wrong items (rev's first-class step; spec §4 item 4).
 
-    For each query every model got wrong: the modal predicted answer, its share among answering
-    models, the number of distinct answers and a ``suspect`` flag when the modal share is at least
+    For each query every model got wrong: the modal predicted answer, its share among all m
+    models (blank answers count against the consensus), the number of distinct answers and a ``suspect`` flag when the modal share is at least
     ``consensus`` (a consensus against the gold label points at a grader or reference defect).
     Also beta recomputed without flagged items (a labelled sensitivity, never a silent correction).
     """
@@ -207,10 +207,10 @@ def audit_all_wrong(Y, preds=None, gold=None, ids=None, categories=None, consens
             row["gold"] = np.asarray(gold)[j]
         if preds is not None:
             col = pd.Series(np.asarray(preds, dtype=object)[:, j])
-            col = col[col.notna() & (col.astype(str) != "") & (col.astype(str) != "-1")]
+            col = col[col.notna() & (col.astype(str) != "") & (col.astype(str) != "-1") & (col.astype(str) != "nan")]
             vc = col.astype(str).value_counts()
-            if len(vc):
-                row.update(modal=vc.index[0], modal_share=float(vc.iloc[0] / len(col)), n_distinct=int(len(vc)),
+            if len(vc):  # share among all m models: a blank (no answer extracted) never supports the consensus
+                row.update(modal=vc.index[0], modal_share=float(vc.iloc[0] / m), n_distinct=int(len(vc)),
                            n_answered=int(len(col)))
             else:
                 row.update(modal=None, modal_share=0.0, n_distinct=0, n_answered=0)

@@ -57,12 +57,13 @@ def shock_beta(omega: float, a0: float, m):
     return omega + (1 - omega) * a0 ** m
 
 
-def shock_ratio(omega: float, a0: float, ms, calibration: str = "tetrachoric", threshold: float | None = None) -> dict:
+def shock_ratio(omega: float, a0: float, ms, calibration: str = "tetrachoric", threshold: float | None = None,
+                method: str = "quad") -> dict:
     """Prop. 2 underpricing ratio R(m) = beta(m) / beta_sf(m) under a calibrated single-factor copula.
 
     ``calibration``: "tetrachoric" (r solving Phi2 = p11) or "pearson" (rho = phi). ``threshold``
     overrides t (the authors' pipeline used Phi^-1(0.40) instead of the true marginal, spec §3.3).
-    beta_sf(m) = E[p(Z)^m] by adaptive quadrature.
+    beta_sf(m) = E[p(Z)^m] by adaptive quadrature (``method="gh"``: Gauss–Hermite-96, for explorers only).
     """
     mg = shock_marginals(omega, a0)
     rho = mg["r_tet"] if calibration == "tetrachoric" else mg["phi"] if calibration == "pearson" else None
@@ -70,7 +71,10 @@ def shock_ratio(omega: float, a0: float, ms, calibration: str = "tetrachoric", t
         raise ValueError(f"calibration must be 'tetrachoric' or 'pearson', got {calibration!r}")
     t = mg["t"] if threshold is None else float(threshold)
     ms = np.atleast_1d(np.asarray(ms, int))
-    bsf = np.array([beta_sf(np.full(int(k), t), rho) for k in ms])
+    if method == "gh":
+        bsf = np.array([beta_sf_gh(np.full(int(k), t), rho) for k in ms])
+    else:
+        bsf = np.array([beta_sf(np.full(int(k), t), rho) for k in ms])
     b = shock_beta(omega, a0, ms)
     return {"m": ms, "beta": b, "beta_sf": bsf, "ratio": b / bsf, "rho": rho}
 
