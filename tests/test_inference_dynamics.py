@@ -583,3 +583,21 @@ def test_paper_table1_summary_numbers():
         assert abs(exp[b] - v) <= 0.005 + 1e-9, b  # spec §2 values, rounded half-up
     pr = s["pr_mixed_vs_best_per_bench"]
     assert [round(pr[b], 1) for b in ("mmlu_pro", "gpqa", "biggenbench", "livebench")] == [97.6, 102.0, 98.8, 103.3]
+
+
+def test_paired_bootstrap_against_normal_approximation():
+    from capfront_lib.inference_dynamics.realdata import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    a = rng.binomial(1, 0.7, 4000).astype(float)
+    b = rng.binomial(1, 0.6, 4000).astype(float)
+    mean, lo, hi = paired_bootstrap(a, b, n_boot=2000, seed=1)
+    d = a - b
+    se = d.std(ddof=1) / np.sqrt(len(d))
+    assert mean == pytest.approx(d.mean(), abs=1e-15)
+    assert lo == pytest.approx(d.mean() - 1.96 * se, abs=0.25 * se)
+    assert hi == pytest.approx(d.mean() + 1.96 * se, abs=0.25 * se)
+    g = np.repeat([0, 1], 2000)
+    m2, lo2, hi2 = paired_bootstrap(a, b, n_boot=500, seed=1, groups=g)
+    assert m2 == pytest.approx(0.5 * (d[:2000].mean() + d[2000:].mean()), abs=1e-15)
+    assert lo2 < m2 < hi2

@@ -172,3 +172,61 @@ def selection_shares(choices: np.ndarray, groups: np.ndarray, models: Sequence[s
     """Share of each group's queries sent to each model (rows = groups, columns = models)."""
     df = pd.crosstab(pd.Series(np.asarray(groups), name="group"), pd.Series(np.asarray(models)[choices], name="model"), normalize="index")
     return df.reindex(columns=list(models), fill_value=0.0)
+
+
+def mixed_gain(index_tags, Y_index, C_index, eval_tags, Y_eval, groups, *, alpha=0.5, gamma=1.0, delta=1.0) -> float:
+    """Macro accuracy of the mixed router (beta=0) minus that of the best single model in hindsight."""
+    models = [f"m{t}" for t in range(Y_index.shape[1])]
+    r = InferenceDynamicsRouter(alpha, 0.0, gamma, delta).fit(index_tags, Y_index, C_index, models)
+    ch = r.route(eval_tags)
+    acc = group_accuracy(Y_eval[np.arange(len(ch)), ch], groups).mean()
+    best = max(group_accuracy(Y_eval[:, t], groups).mean() for t in range(Y_eval.shape[1]))
+    return float(acc - best)
+
+
+def tag_noise_curve(worlds, noises: Sequence[float], *, seed: int = 0) -> pd.DataFrame:
+    """Gain of the mixed router over the best single model when metadata tags (index and eval) are
+    corrupted with probability ``noise`` each; mean and sd over ``worlds``."""
+    from capfront_lib.inference_dynamics.tagging import MetadataTagger
+
+    rows = []
+    for p in noises:
+        gains = []
+        for k, w in enumerate(worlds):
+            mi, me = w.mask("index"), w.mask("eval")
+            tg = MetadataTagger(tag_noise=float(p), seed=seed + k, universe_k=w.knowledge_elements, universe_c=w.capability_elements)
+            gains.append(mixed_gain(tg.tag(w.queries[mi]), w.Y[mi], w.C[mi], tg.tag(w.queries[me]), w.Y[me],
+                                    w.queries["benchmark"][me].to_numpy()))
+        rows.append({"noise": float(p), "gain_mean": float(np.mean(gains)), "gain_sd": float(np.std(gains, ddof=1)) if len(gains) > 1 else 0.0})
+    return pd.DataFrame(rows)
+
+
+def text_noise_curve(make_world, text_noises: Sequence[float]) -> pd.DataFrame:
+    """Gain with a :class:`KeywordTagger` (built from the world's element lexicons) against text noise;
+    ``make_world(text_noise)`` returns a world. Also reports the gain with a stricter tagger (an element
+    needs >= 2 hits), with the latent tags, the share of queries whose top knowledge tag the keyword
+    tagger recovers and its mean number of knowledge tags."""
+    from capfront_lib.inference_dynamics.tagging import KeywordTagger
+
+    rows = []
+    for tn in text_noises:
+        w = make_world(float(tn))
+        mi, me = w.mask("index"), w.mask("eval")
+        lex_k = {e: w.element_words[e] for e in w.knowledge_elements}
+        lex_c = {e: w.element_words[e] for e in w.capability_elements}
+        g = w.queries["benchmark"][me].to_numpy()
+        kw = KeywordTagger(lex_k, lex_c)
+        ti, te = kw.tag(w.queries[mi]), kw.tag(w.queries[me])
+        kw2 = KeywordTagger(lex_k, lex_c, min_hits=2)
+        ti2, te2 = kw2.tag(w.queries[mi]), kw2.tag(w.queries[me])
+        top = np.mean([t.knowledge[:1] == tuple(k[:1]) for t, k in zip(ti + te, w.queries["knowledge"])])
+        n_k = np.mean([len(t.knowledge) for t in ti + te])
+        rows.append({
+            "text_noise": float(tn),
+            "gain_keyword": mixed_gain(ti, w.Y[mi], w.C[mi], te, w.Y[me], g),
+            "gain_keyword_min2": mixed_gain(ti2, w.Y[mi], w.C[mi], te2, w.Y[me], g),
+            "mean_knowledge_tags": float(n_k),
+            "gain_latent": mixed_gain(w.tags("index"), w.Y[mi], w.C[mi], w.tags("eval"), w.Y[me], g),
+            "top_tag_recovered": float(top),
+        })
+    return pd.DataFrame(rows)

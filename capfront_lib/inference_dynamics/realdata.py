@@ -195,15 +195,48 @@ def split_mmlu_pro(items: pd.DataFrame, how: str = "by_source", holdout: Sequenc
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 200, seed: int | np.random.Generator = 0,
-                     level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of ``a - b`` (paired per query) and its percentile bootstrap CI (multinomial resampling weights)."""
+                     level: float = 0.95, groups: np.ndarray | None = None) -> tuple[float, float, float]:
+    """Mean of ``a - b`` (paired per query) and its percentile bootstrap CI (multinomial resampling weights).
+
+    With ``groups`` the statistic is the macro mean (mean over groups of the per-group mean difference)
+    and queries are resampled within their group (stratified bootstrap).
+    """
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError("a and b must be 1-d arrays of the same length")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     d = a - b
-    n = len(d)
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
-    boots = counts @ d / n
+    if groups is None:
+        groups = np.zeros(len(d), dtype=int)
+    groups = np.asarray(groups)
+    if len(groups) != len(d):
+        raise ValueError("groups must have one entry per query")
+    labels = pd.unique(groups)
+    point = float(np.mean([d[groups == g].mean() for g in labels]))
+    boots = np.zeros(n_boot)
+    for g in labels:
+        dg = d[groups == g]
+        n = len(dg)
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
+        boots += counts @ dg / n
+    boots /= len(labels)
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
-    return float(d.mean()), float(lo), float(hi)
+    return point, float(lo), float(hi)
+
+
+def load_stitched(data_dir: str | Path | None = None, *, input_tokens: float = 1500, chars_per_token: float = 4.0,
+                  price_table: Mapping[str, Sequence[float]] | None = None) -> RealLog:
+    """MMLU-Pro + ZeroEval GSM8K on the 7 models present in both (:data:`GSM8K_ALIASES`, approximate identity).
+
+    ``items`` gains a ``benchmark`` column (``mmlu_pro`` / ``gsm8k``); GSM8K items get category ``math`` and
+    subject ``arithmetic word problems``.
+    """
+    pool = list(GSM8K_ALIASES)
+    a = load_mmlu_pro(data_dir, pool, input_tokens=input_tokens, chars_per_token=chars_per_token, price_table=price_table)
+    b = load_gsm8k(data_dir, pool, input_tokens=input_tokens, chars_per_token=chars_per_token, price_table=price_table)
+    ia = a.items.assign(benchmark="mmlu_pro")
+    items = pd.concat([ia[["id", "category", "src", "benchmark"]], b.items[["id", "category", "src", "benchmark"]]], ignore_index=True)
+    note = f"{a.note}; {b.note}"
+    return RealLog(items, np.vstack([a.Y, b.Y]), np.vstack([a.C, b.C]), pool, a.prices, note)

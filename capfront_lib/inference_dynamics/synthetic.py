@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from capfront_lib.inference_dynamics.scoring import Tags, _weight_table
+from capfront_lib.inference_dynamics.scoring import Tags, encode_lists
 
 PAPER_CAPABILITIES = (
     "Reasoning",
@@ -67,6 +67,31 @@ def _sample_lists(rng: np.random.Generator, pop: np.ndarray, lengths: np.ndarray
     keys = np.log(np.maximum(pop, 1e-300)) + rng.gumbel(size=(n, E))
     order = np.argsort(-keys, axis=1)
     return [order[i, : lengths[i]].tolist() for i in range(n)]
+
+
+def _pseudo_text(rng, klists, clists, *, n_knowledge_total: int, words_per_element: int, text_noise: float,
+                 n_vocab: int, mentions=(4, 2, 1)) -> list[np.ndarray]:
+    """Word indices of each query's pseudo-text: the element at rank r is mentioned 4/2/1 times (r = 1/2/3+),
+    plus a share ``text_noise`` of uniformly drawn foreign words; order shuffled. Vectorised."""
+    q, el, m = [], [], []
+    for i, (kl, cl) in enumerate(zip(klists, clists)):
+        for r, e in enumerate(kl):
+            q.append(i); el.append(e); m.append(mentions[min(r, 2)])
+        for r, e in enumerate(cl):
+            q.append(i); el.append(n_knowledge_total + e); m.append(mentions[min(r, 2)])
+    q, el, m = np.asarray(q), np.asarray(el), np.asarray(m)
+    qq = np.repeat(q, m)
+    words = np.repeat(el, m) * words_per_element + rng.integers(0, words_per_element, m.sum())
+    n = len(klists)
+    n_sig = np.bincount(qq, minlength=n)
+    n_noise = (np.rint(text_noise * n_sig / (1 - text_noise)).astype(int) if text_noise < 1 else n_sig)
+    qn = np.repeat(np.arange(n), n_noise)
+    allq = np.concatenate([qq, qn])
+    allw = np.concatenate([words, rng.integers(0, n_vocab, n_noise.sum())])
+    order = np.lexsort((rng.random(len(allq)), allq))
+    allq, allw = allq[order], allw[order]
+    cuts = np.cumsum(np.bincount(allq, minlength=n))[:-1]
+    return np.split(allw, cuts)
 
 
 def _words(rng: np.random.Generator, n: int) -> list[str]:
@@ -205,14 +230,11 @@ def make_routing_world(
                 for j, u in zip(np.flatnonzero(swap), cand):
                     lst[j] = int(u)
 
-    # success probabilities
-    wk_tab = _weight_table(max_k_tags, alpha_true)
-    wc_tab = _weight_table(max_c_tags, alpha_true)
-    logit = np.repeat(mu[None, :], n, axis=0)
-    for i in range(n):
-        kl, cl = klists[i], clists[i]
-        logit[i] += kappa_k * (a[:, kl] @ wk_tab[len(kl), : len(kl)]) + kappa_c * (b[:, cl] @ wc_tab[len(cl), : len(cl)])
-    logit -= sigma_d * rng.standard_normal(n)[:, None]
+    # success probabilities (rank-weighted aptitudes as sparse products)
+    Wk, _ = encode_lists(klists, list(range(EK)), alpha_true, unknown="error")
+    Wc, _ = encode_lists(clists, list(range(EC)), alpha_true, unknown="error")
+    logit = mu[None, :] + kappa_k * (Wk @ a.T) + kappa_c * (Wc @ b.T)
+    logit = np.asarray(logit - sigma_d * rng.standard_normal(n)[:, None])
     P = 1.0 / (1.0 + np.exp(-logit))
     Y = P.copy() if noise_free else rng.binomial(n_trials, P) / n_trials
 
@@ -226,18 +248,11 @@ def make_routing_world(
     all_el = kel + cel
     vocab = _words(rng, words_per_element * len(all_el))
     element_words = {e: vocab[j * words_per_element:(j + 1) * words_per_element] for j, e in enumerate(all_el)}
-    mentions = (4, 2, 1)
-    texts = []
-    for i in range(n if with_text else 0):
-        toks: list[str] = []
-        for lst, names in ((klists[i], kel), (clists[i], cel)):
-            for r, e in enumerate(lst):
-                ws = element_words[names[e]]
-                toks.extend(ws[j] for j in rng.integers(0, len(ws), mentions[min(r, 2)]))
-        n_noise = int(round(text_noise * len(toks) / max(1e-9, 1 - text_noise))) if text_noise < 1 else len(toks)
-        toks.extend(vocab[j] for j in rng.integers(0, len(vocab), n_noise))
-        rng.shuffle(toks)
-        texts.append(" ".join(toks))
+    texts = _pseudo_text(rng, klists, clists, n_knowledge_total=EK, words_per_element=words_per_element,
+                         text_noise=text_noise, n_vocab=len(vocab)) if with_text else None
+    if texts is not None:
+        vocab_arr = np.asarray(vocab, dtype=object)
+        texts = [" ".join(vocab_arr[t]) for t in texts]
 
     queries = pd.DataFrame(
         {

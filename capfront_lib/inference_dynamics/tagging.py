@@ -193,14 +193,20 @@ def _rank_hits(scores: np.ndarray, names: Sequence[str], max_tags: int, min_scor
 
 
 class KeywordTagger:
-    """Deterministic lexicon tagger: count lexicon hits per element, rank by count (ties: vocabulary order)."""
+    """Deterministic lexicon tagger: count lexicon hits per element, rank by count (ties: vocabulary order).
+
+    Elements with fewer than ``min_hits`` hits are not tagged (``min_hits=1``: any hit counts).
+    """
 
     cost_per_query_usd = 0.0
 
     def __init__(self, knowledge_lexicon: Mapping[str, Sequence[str]], capability_lexicon: Mapping[str, Sequence[str]],
-                 *, max_knowledge: int = 5, max_capabilities: int = 3, text_col: str = "text") -> None:
+                 *, max_knowledge: int = 5, max_capabilities: int = 3, min_hits: int = 1, text_col: str = "text") -> None:
         if not knowledge_lexicon:
             raise ValueError("knowledge_lexicon is empty")
+        if min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {min_hits!r}")
+        self.min_hits = int(min_hits)
         self.kl = {k: [w.lower() for w in v] for k, v in knowledge_lexicon.items()}
         self.cl = {k: [w.lower() for w in v] for k, v in capability_lexicon.items()}
         self.max_k, self.max_c, self.text_col = max_knowledge, max_capabilities, text_col
@@ -223,8 +229,9 @@ class KeywordTagger:
         if self.text_col not in df.columns:
             raise ValueError(f"KeywordTagger needs a text column {self.text_col!r}; the table has {list(df.columns)[:10]}")
         texts = df[self.text_col].tolist()
-        k = _rank_hits(self._counts(texts, self.kl), list(self.kl), self.max_k, 0.0)
-        c = _rank_hits(self._counts(texts, self.cl), list(self.cl), self.max_c, 0.0) if self.cl else [()] * len(texts)
+        thr = self.min_hits - 0.5
+        k = _rank_hits(self._counts(texts, self.kl), list(self.kl), self.max_k, thr)
+        c = _rank_hits(self._counts(texts, self.cl), list(self.cl), self.max_c, thr) if self.cl else [()] * len(texts)
         return [Tags(a, b) for a, b in zip(k, c)]
 
 
