@@ -100,7 +100,7 @@ def plot_reward_curves(ax, table: pd.DataFrame, lam_E: np.ndarray, R: np.ndarray
                     xycoords=("data", "axes fraction"), fontsize=8, ha="left")
     if switch is not None and np.isfinite(switch):
         ax.axvline(switch, color="tab:red", lw=0.8, ls=":")
-        ax.annotate(f"best-vs-best switch \\${switch:.3g}", (switch, 0.05), xycoords=("data", "axes fraction"),
+        ax.annotate(f"best-vs-best switch \\${switch:.3g}", (switch, 0.88), xycoords=("data", "axes fraction"),
                     fontsize=8, ha="right", color="tab:red")
     ax.set_xscale("log")
     ax.set_xlabel("price of error $\\lambda_E$ (\\$ per error, log)")
