@@ -33,7 +33,7 @@ def certificate_map(cert: pd.DataFrame, overhead: float, source_label: str):
 def rho_vs_beta(sub_rho, sub_beta, curve_rho, curve_beta, points: dict, beta_obs: float, source: str):
     """F2: subset cloud of (rbar_k, beta_k), single-factor beta_sf(rho) curve, Pearson / tetrachoric calibration points."""
     fig, ax = plt.subplots()
-    ax.scatter(sub_rho, np.maximum(sub_beta, 1e-6), s=8, alpha=0.35, color=PALETTE[6], label="random model subsets")
+    ax.scatter(sub_rho, np.maximum(sub_beta, 1e-6), s=8, alpha=0.35, color=PALETTE[6], label="random model subsets (own thresholds)")
     ax.plot(curve_rho, curve_beta, color=PALETTE[0], label=r"single-factor $\beta_{sf}(t,\rho)$, full pool")
     mk = {"Pearson": ("v", PALETTE[1]), "tetrachoric": ("o", PALETTE[3]), "implied": ("*", PALETTE[2])}
     for name, (r, b) in points.items():
@@ -61,7 +61,7 @@ def forest(rows: pd.DataFrame, beta: float, ci, source: str):
     ax.set_yticks(y, rows["label"])
     ax.set_xscale("log")
     ax.set_xlabel("all-wrong probability (log scale)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     titled(ax, "F3. Observed vs predicted all-wrong rate", source)
     fig.tight_layout()
     return fig
