@@ -216,11 +216,12 @@ def text_noise_curve(make_world, text_noises: Sequence[float]) -> pd.DataFrame:
         lex_c = {e: w.element_words[e] for e in w.capability_elements}
         g = w.queries["benchmark"][me].to_numpy()
         kw = KeywordTagger(lex_k, lex_c)
-        ti, te = kw.tag(w.queries[mi]), kw.tag(w.queries[me])
-        kw2 = KeywordTagger(lex_k, lex_c, min_hits=2)
-        ti2, te2 = kw2.tag(w.queries[mi]), kw2.tag(w.queries[me])
-        top = np.mean([t.knowledge[:1] == tuple(k[:1]) for t, k in zip(ti + te, w.queries["knowledge"])])
-        n_k = np.mean([len(t.knowledge) for t in ti + te])
+        ck, cc = kw.counts(w.queries)
+        tags1, tags2 = kw.tags_from_counts(ck, cc, 1), kw.tags_from_counts(ck, cc, 2)
+        ti, te = [t for t, m in zip(tags1, mi) if m], [t for t, m in zip(tags1, me) if m]
+        ti2, te2 = [t for t, m in zip(tags2, mi) if m], [t for t, m in zip(tags2, me) if m]
+        top = np.mean([t.knowledge[:1] == tuple(k[:1]) for t, k in zip(tags1, w.queries["knowledge"])])
+        n_k = np.mean([len(t.knowledge) for t in tags1])
         rows.append({
             "text_noise": float(tn),
             "gain_keyword": mixed_gain(ti, w.Y[mi], w.C[mi], te, w.Y[me], g),

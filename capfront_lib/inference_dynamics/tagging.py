@@ -98,14 +98,18 @@ def corrupt_lists(lists: Sequence[Sequence[str]], universe: Sequence[str], p: fl
     """Swap each tag for a uniformly random element of ``universe`` with probability ``p`` (tag noise)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"tag_noise must be in [0, 1], got {p!r}")
-    uni = list(universe)
+    uni = np.asarray(list(universe), dtype=object)
     if p == 0:
         return [tuple(l) for l in lists]
-    out = []
-    for lst in lists:
-        swap = rng.random(len(lst)) < p
-        draws = rng.integers(0, len(uni), len(lst))
-        out.append(tuple(uni[d] if s else lab for lab, s, d in zip(lst, swap, draws)))
+    lens = np.array([len(l) for l in lists])
+    flat = np.array([lab for l in lists for lab in l], dtype=object)
+    swap = rng.random(len(flat)) < p
+    draws = rng.integers(0, len(uni), len(flat))
+    flat = np.where(swap, uni[draws], flat)
+    out, start = [], 0
+    for L in lens:
+        out.append(tuple(flat[start:start + L]))
+        start += L
     return out
 
 
@@ -213,25 +217,41 @@ class KeywordTagger:
 
     @staticmethod
     def _counts(texts: Sequence[str], lex: Mapping[str, Sequence[str]]) -> np.ndarray:
+        """Hits per (text, element): token counts (scikit-learn) times a word -> element incidence matrix."""
+        from scipy import sparse
+        from sklearn.feature_extraction.text import CountVectorizer
+
         names = list(lex)
-        word_to = {}
-        for j, e in enumerate(names):
-            for w in lex[e]:
-                word_to.setdefault(w, []).append(j)
-        out = np.zeros((len(texts), len(names)))
-        for i, t in enumerate(texts):
-            for tok in re.findall(r"[\w']+", str(t).lower()):
-                for j in word_to.get(tok, ()):
-                    out[i, j] += 1
-        return out
+        words = sorted({w for e in names for w in lex[e]})
+        if not words:
+            return np.zeros((len(texts), len(names)))
+        widx = {w: j for j, w in enumerate(words)}
+        rows = [widx[w] for e in names for w in lex[e]]
+        cols = [j for j, e in enumerate(names) for _ in lex[e]]
+        inc = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(words), len(names)))
+        vec = CountVectorizer(vocabulary=words, token_pattern=r"[\w']+", lowercase=True)
+        X = vec.transform([str(t) for t in texts])
+        return np.asarray((X @ inc).todense())
 
     def tag(self, df: pd.DataFrame) -> list[Tags]:
         if self.text_col not in df.columns:
             raise ValueError(f"KeywordTagger needs a text column {self.text_col!r}; the table has {list(df.columns)[:10]}")
+        return self.tags_from_counts(*self.counts(df))
+
+    def counts(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Lexicon hits per query and knowledge element, and per query and capability."""
+        if self.text_col not in df.columns:
+            raise ValueError(f"KeywordTagger needs a text column {self.text_col!r}; the table has {list(df.columns)[:10]}")
         texts = df[self.text_col].tolist()
-        thr = self.min_hits - 0.5
-        k = _rank_hits(self._counts(texts, self.kl), list(self.kl), self.max_k, thr)
-        c = _rank_hits(self._counts(texts, self.cl), list(self.cl), self.max_c, thr) if self.cl else [()] * len(texts)
+        ck = self._counts(texts, self.kl)
+        cc = self._counts(texts, self.cl) if self.cl else np.zeros((len(texts), 0))
+        return ck, cc
+
+    def tags_from_counts(self, ck: np.ndarray, cc: np.ndarray, min_hits: int | None = None) -> list[Tags]:
+        """Ranked tags from hit counts (``min_hits`` overrides the tagger's threshold)."""
+        thr = (self.min_hits if min_hits is None else min_hits) - 0.5
+        k = _rank_hits(ck, list(self.kl), self.max_k, thr)
+        c = _rank_hits(cc, list(self.cl), self.max_c, thr) if self.cl else [()] * len(ck)
         return [Tags(a, b) for a, b in zip(k, c)]
 
 
