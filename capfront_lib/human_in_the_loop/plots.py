@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 import pandas as pd
 
@@ -38,6 +39,7 @@ def plot_llr(ax, x, correct, grid, fit: Mapping[str, np.ndarray], model: str, so
     xv = 10 ** np.asarray(x) if base10 else np.asarray(x)
     ax.plot(xv[wrong], np.full(wrong.sum(), -0.03), "|", color="k", ms=8, alpha=0.6, label="wrong answers")
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(-0.06, 1.04)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("P(correct)")
@@ -109,13 +111,17 @@ def plot_error_curves(ax, rates, curves: Mapping[float, np.ndarray], baseline_er
     titled(ax, _name(model), source)
 
 
-def plot_drag_bars(ax, published: pd.DataFrame, simulated: pd.DataFrame):
-    """Implied drag factors D_L from Table 4.2 (transcription) next to simulated ones, per (M_r, u)."""
+def plot_drag_bars(ax, published: pd.DataFrame, simulated: pd.DataFrame, sd: pd.DataFrame | None = None,
+                   sim_label: str = "simulated"):
+    """Implied drag factors D_L from Table 4.2 (transcription) next to simulated ones (mean ± sd over data sets if
+    ``sd`` is given), per (M_r, u). ``simulated``/``sd`` need columns ``model``, ``u``, ``D_L``."""
     labels = [f"{_name(m)}\nu={u:g}" for m, u in zip(published["model"], published["u"])]
     x = np.arange(len(labels))
+    keys = list(zip(published["model"], published["u"]))
     ax.bar(x - 0.2, published["D_L"], 0.4, color="0.55", label=f"published ({source_note('transcription')})")
-    sim = simulated.set_index(["model", "u"]).reindex(list(zip(published["model"], published["u"])))
-    ax.bar(x + 0.2, sim["D_L"].to_numpy(), 0.4, color=PALETTE[0], label=f"simulated ({source_note('simulated')})")
+    sim = simulated.set_index(["model", "u"]).reindex(keys)["D_L"].to_numpy()
+    err = None if sd is None else sd.set_index(["model", "u"]).reindex(keys)["D_L"].to_numpy()
+    ax.bar(x + 0.2, sim, 0.4, color=PALETTE[0], yerr=err, capsize=3, label=sim_label)
     ax.axhline(1.0, color="k", lw=1, ls="--")
     ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("latency drag D_L = E[L_r | pass] / E[L_r]")
