@@ -149,7 +149,7 @@ def cluster(
             warnings.simplefilter("ignore")
             return SpectralClustering(k, affinity=spectral_affinity, random_state=seed).fit_predict(X)
     if algorithm == "HDBSCAN":
-        return HDBSCAN(min_samples=hdbscan_min_samples).fit_predict(X)
+        return HDBSCAN(min_samples=hdbscan_min_samples, copy=True).fit_predict(X)
     raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
 
 

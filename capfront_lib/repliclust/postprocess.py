@@ -16,8 +16,9 @@ def _check_X(X) -> np.ndarray:
 
 def _layer_norm(h: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     mu = h.mean(axis=1, keepdims=True)
-    var = h.var(axis=1, keepdims=True)
-    return (h - mu) / np.sqrt(var + eps)
+    c = h - mu
+    var = np.mean(c * c, axis=1, keepdims=True)
+    return c / np.sqrt(var + h.dtype.type(eps))
 
 
 def distort(
@@ -28,7 +29,8 @@ def distort(
     X is divided by its largest row norm, then mapped by ``Linear(p,h) → n_layers × [Linear(h,h) →
     LayerNorm(h) → Tanh] → Linear(h,p)`` with the projection weight tied to the transpose of the
     embedding weight (own bias). Weights and biases are drawn U(±1/√fan_in) like PyTorch's default
-    initialisation; LayerNorm has unit gain and zero shift. Returns float32 (as repliclust does).
+    initialisation; LayerNorm has unit gain and zero shift. Computed and returned in float32 (as
+    repliclust does with torch).
     """
     X = _check_X(X)
     if hidden_dim < 1 or n_layers < 0:
@@ -36,18 +38,19 @@ def distort(
     rng = np.random.default_rng(rng)
     n, p = X.shape
     scale = np.max(np.linalg.norm(X, axis=1))
-    Z = X / scale if scale > 0 else X
+    Z = (X / scale if scale > 0 else X).astype(np.float32)
+    f32 = np.float32
     b_in = 1.0 / np.sqrt(p)
-    W_emb = rng.uniform(-b_in, b_in, (hidden_dim, p))
-    b_emb = rng.uniform(-b_in, b_in, hidden_dim)
+    W_emb = rng.uniform(-b_in, b_in, (hidden_dim, p)).astype(f32)
+    b_emb = rng.uniform(-b_in, b_in, hidden_dim).astype(f32)
     h = Z @ W_emb.T + b_emb
     b_h = 1.0 / np.sqrt(hidden_dim)
     for _ in range(n_layers):
-        W = rng.uniform(-b_h, b_h, (hidden_dim, hidden_dim))
-        b = rng.uniform(-b_h, b_h, hidden_dim)
+        W = rng.uniform(-b_h, b_h, (hidden_dim, hidden_dim)).astype(f32)
+        b = rng.uniform(-b_h, b_h, hidden_dim).astype(f32)
         h = np.tanh(_layer_norm(h @ W.T + b))
-    b_out = rng.uniform(-b_h, b_h, p)
-    return (h @ W_emb + b_out).astype(np.float32)
+    b_out = rng.uniform(-b_h, b_h, p).astype(f32)
+    return (h @ W_emb + b_out).astype(f32)
 
 
 def wrap_around_sphere(X) -> np.ndarray:
