@@ -343,6 +343,20 @@ def test_infill_closes_gaps():
             assert mass <= 0.1 + 1e-12
 
 
+def test_bo_finds_near_optimal_thresholds_two_models():
+    rng = np.random.default_rng(23)
+    truth = S.Truth.from_params(REF[:2], [1.6])
+    d = S.simulate(truth, 300, rng)
+    curve = T.tune_bo(d.phi, d.phi, d.cost, rng, max_iter=8, infill_q=None, max_steps=6)
+    # brute force over every distinct training threshold (the empirical objective only changes there)
+    cand = np.unique(d.phi[:, 0])[:, None]
+    acc, mc = T.route(d.phi, d.phi, d.cost, cand)
+    for lam, x in zip(curve.lambdas, curve.thresholds):
+        a, c = T.route(d.phi, d.phi, d.cost, x[None, :])
+        assert (1 - a[0]) + lam * c[0] <= np.min((1 - acc) + lam * mc) + 0.01
+    assert len(curve.n_iters) == curve.lambdas.size and min(curve.n_iters) >= 1
+
+
 # ---------------------------------------------------------------- 7. grid search, routing
 def _brute_route(phi, lab, cost, th):
     n, k = phi.shape

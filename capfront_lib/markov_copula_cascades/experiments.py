@@ -117,7 +117,8 @@ def prop2_check(truth: Truth, costs: np.ndarray, ks: Sequence[int], n_thresholds
         p_m, c_m = model.evaluate(cas, th)
         p_mc, c_mc = monte_carlo_cascade(big, costs, cas, th)
         for r in range(n_thresholds):
-            rows.append({"truth": truth.kind, "k": k, "P_model": p_m[r], "P_mc": p_mc[r], "C_model": c_m[r], "C_mc": c_mc[r]})
+            rows.append({"truth": truth.kind, "k": k, "thresholds": th[r].tolist(), "P_model": p_m[r], "P_mc": p_mc[r],
+                         "C_model": c_m[r], "C_mc": c_mc[r]})
     df = pd.DataFrame(rows)
     df["dP"] = df["P_model"] - df["P_mc"]
     df["dC_rel"] = (df["C_model"] - df["C_mc"]) / df["C_mc"]
@@ -186,6 +187,7 @@ def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int
     ma = miscal_a if miscal_a is not None else DEFAULT_MISCAL_A[: truth.k]
     mb = miscal_b if miscal_b is not None else DEFAULT_MISCAL_B[: truth.k]
     test = simulate(truth, n_test, rng, ma, mb, cert_rate) if raw else simulate(truth, n_test, rng)
+    test = type(test)(test.phi[:, :k_max], test.y[:, :k_max], test.cost[:, :k_max], None if test.log_p is None else test.log_p[:, :k_max])
     cascades = sub_cascades(k_max)
     rows = []
     for rep in progress(range(n_reps)):
@@ -193,6 +195,7 @@ def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int
         low_idx = balanced_subsample(pool.y, n_train_low, rng)
         for regime, idx in (("n_train", np.arange(pool.n)), ("n_train_low", low_idx)):
             tr = pool.subset(idx)
+            tr = type(tr)(tr.phi[:, :k_max], tr.y[:, :k_max], tr.cost[:, :k_max], None if tr.log_p is None else tr.log_p[:, :k_max])
             if raw:
                 cal = calibrate(tr, test, transform)
                 tr_phi, te_phi, n_pen = cal.train_phi, cal.test_phi, cal.n_penalised

@@ -391,8 +391,8 @@ def fit_marginal(phi: np.ndarray, max_iter: int = 300, tol: float = 1e-6, reg: f
     prev = -np.inf
     it = 0
     for it in range(1, max_iter + 1):
-        f1 = pi * stats.beta.pdf(z, a1, b1)
-        f2 = (1 - pi) * stats.beta.pdf(z, a2, b2)
+        f1 = pi * np.exp((a1 - 1) * lz + (b1 - 1) * l1z - special.betaln(a1, b1))
+        f2 = (1 - pi) * np.exp((a2 - 1) * lz + (b2 - 1) * l1z - special.betaln(a2, b2))
         tot = np.maximum(f1 + f2, 1e-300)
         ll = float(np.sum(np.log(tot)))
         if abs(ll - prev) < tol:
@@ -403,7 +403,7 @@ def fit_marginal(phi: np.ndarray, max_iter: int = 300, tol: float = 1e-6, reg: f
         w1, w2 = r.sum(), (1 - r).sum()
         a1, b1 = _weighted_beta_mle(float(r @ lz / w1), float(r @ l1z / w1), (a1, b1), reg)
         a2, b2 = _weighted_beta_mle(float((1 - r) @ lz / w2), float((1 - r) @ l1z / w2), (a2, b2), reg)
-    return MixedBetaMarginal(lo, hi, w_min, w_max, pi, a1, b1, a2, b2, n_iter=it)
+    return MixedBetaMarginal(lo, hi, w_min, w_max, pi, float(a1), float(b1), float(a2), float(b2), n_iter=it)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -528,6 +528,7 @@ class CascadeModel:
     u_grid: int = 801
     copula_evaluations: int = field(default=0, repr=False)
     _grids: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+    _ycache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         k = len(self.marginals)
@@ -565,7 +566,18 @@ class CascadeModel:
         b = m.cdf(t)
         ca_t = gumbel_cdf(a, b, theta) if theta > 1 else a * b
         A = a[:, None]
-        cg = gumbel_cdf(A, fg[None, :], theta) if theta > 1 else A * fg[None, :]
+        if theta > 1:
+            key = (i, theta)
+            yth = self._ycache.get(key)
+            if yth is None:
+                with np.errstate(divide="ignore"):
+                    yth = (-np.log(fg)) ** theta
+                self._ycache[key] = yth
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xth = (-np.log(A)) ** theta
+                cg = np.exp(-((xth + yth[None, :]) ** (1.0 / theta)))
+        else:
+            cg = A * fg[None, :]
         self.copula_evaluations += a.size
         h = np.diff(g)
         cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * h[None, :]

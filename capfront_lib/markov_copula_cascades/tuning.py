@@ -195,13 +195,15 @@ def _sweep(solve: Callable[[float, np.ndarray | None], tuple[np.ndarray, float, 
 
 def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[float] = (0.0, 1e-10, 1e-8, 1e-6),
             lambda_r: float = 1.0, max_steps: int = 24, cost_stop: float = 1.25, eps: float = 1e-3,
-            infill_q: float | None = 0.1, phi_train: np.ndarray | None = None, warm_start: bool = True,
-            fd_step: float = 1e-5) -> Curve:
+            infill_q: float | None = 0.1, phi_train: np.ndarray | None = None, warm_start: str = "screen",
+            fd_step: float = 1e-5, n_screen: int = 64) -> Curve:
     """Rational Tuning: minimise (1 - P(correct)) + lambda E[cost] of the Markov-copula model (eq. 2.11).
 
     L-BFGS-B inside the interior box (phi_min + eps, phi_max - eps), forward-difference gradients
-    evaluated in one batched call of Algorithm 1. Each lambda starts at the box midpoint (authors'
-    choice) and, with ``warm_start``, also at the previous solution; the better optimum is kept. The
+    evaluated in one batched call of Algorithm 1. Start point per lambda: ``warm_start`` = "screen"
+    (default) evaluates the model once on the midpoint, the previous solution and ``n_screen`` fixed random
+    box points in one batched call and starts from the best; "midpoint" always starts at the midpoint
+    (the authors' choice), "previous" at the previous solution, "both" runs from both and keeps the better. The
     lambda sweep follows eq. (2.12) and stops when E[cost] <= ``cost_stop`` * E[C_1] (or lambda >= 1000
     or ``max_steps``); gaps larger than ``infill_q`` mass are filled by midpoints (eq. 2.13), measured
     on ``phi_train`` (the cascade's columns) or, if absent, on the fitted marginals.
@@ -210,6 +212,9 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
     k = len(cas)
     box = np.array(model.box(cas, eps))
     mid = box.mean(axis=1)
+    if warm_start not in ("screen", "previous", "midpoint", "both"):
+        raise ValueError(f"warm_start must be 'screen', 'previous', 'midpoint' or 'both', got {warm_start!r}")
+    screen_pts = box[:, 0] + (box[:, 1] - box[:, 0]) * np.random.default_rng(12345).uniform(size=(n_screen, k - 1))
     n_evals = 0
     t0 = time.perf_counter()
 
@@ -225,7 +230,17 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
             return float(f[0]), (f[1:] - f[0]) / fd_step
 
         best = None
-        for x0 in ([mid] if (prev is None or not warm_start) else [mid, prev]):
+        if warm_start == "screen":
+            # one batched model evaluation on candidate starts; L-BFGS-B from the best of them
+            cand = np.vstack([mid] + ([prev] if prev is not None else []) + [screen_pts])
+            p0, c0 = model.evaluate(cas, cand)
+            n_evals += cand.shape[0]
+            starts = [cand[int(np.argmin((1 - p0) + lam * c0))]]
+        elif prev is None or warm_start == "midpoint":
+            starts = [mid]
+        else:
+            starts = [prev] if warm_start == "previous" else [mid, prev]
+        for x0 in starts:
             res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=box)
             if best is None or res.fun < best.fun:
                 best = res

@@ -1,0 +1,271 @@
+"""Figures of the Rational Tuning chapter and the interactive explorer (drawing only, no estimation)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from capfront_lib.core.plotting import source_note
+
+from .model import CascadeModel, MixedBetaMarginal, gumbel_sample
+
+METHOD_STYLE = {
+    "RT": dict(color="#1b6ca8", lw=2.0),
+    "GS-soft": dict(color="#d1495b", lw=1.3, ls="--"),
+    "GS-hard": dict(color="#edae49", lw=1.3, ls="-."),
+    "BO": dict(color="#66a182", lw=1.3, ls=":"),
+    "oracle": dict(color="#2e4057", lw=1.0, ls=(0, (1, 1))),
+}
+
+
+def fig_marginals(phi_test: np.ndarray, marginals: Sequence[MixedBetaMarginal], names: Sequence[str], bins: int = 30):
+    """F1 (Fig. 2.4): test histogram of calibrated confidence, fitted density, hatched point masses."""
+    k = len(marginals)
+    fig, axes = plt.subplots(1, k, figsize=(2.6 * k, 2.8), sharey=False)
+    for j, ax in enumerate(np.atleast_1d(axes)):
+        m = marginals[j]
+        edges = np.linspace(m.phi_min, m.phi_max, bins + 1)
+        x = np.clip(phi_test[:, j], m.phi_min, m.phi_max)
+        ax.hist(x, bins=edges, density=True, color="#cfd8e3", edgecolor="white", label="test histogram")
+        g = np.linspace(m.phi_min, m.phi_max, 400)[1:-1]
+        ax.plot(g, m.pdf_continuous(g), color="#1b6ca8", lw=1.5, label="fitted continuous part")
+        w = edges[1] - edges[0]
+        for loc, mass, left in ((m.phi_min, m.w_min, edges[0]), (m.phi_max, m.w_max, edges[-2])):
+            if mass > 1.5 / len(x):
+                ax.bar(left, mass / w, width=w, align="edge", fill=False, hatch="///", edgecolor="#d1495b",
+                       label=f"point mass {mass:.2f}")
+        ax.set_title(names[j], fontsize=9)
+        ax.set_xlabel("calibrated confidence $\\Phi$")
+        if j == 0:
+            ax.set_ylabel("density")
+        ax.legend(fontsize=6, loc="upper left")
+    fig.suptitle(f"Marginals fitted on the training set vs test histograms [{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_copula_scatter(pairs: Sequence[tuple[np.ndarray, np.ndarray, float, str]], rng: np.random.Generator):
+    """F2 (Figs. 2.2/2.3): pseudo-observations of a model pair vs a sample from the fitted Gumbel copula."""
+    k = len(pairs)
+    fig, axes = plt.subplots(1, k, figsize=(2.8 * k, 3.0))
+    for ax, (x, y, theta, label) in zip(np.atleast_1d(axes), pairs):
+        n = len(x)
+        u = (np.argsort(np.argsort(x)) + 1) / (n + 1)
+        v = (np.argsort(np.argsort(y)) + 1) / (n + 1)
+        s = gumbel_sample(n, theta, rng)
+        ax.scatter(s[:, 0], s[:, 1], s=4, alpha=0.35, color="#edae49", label="fitted Gumbel sample")
+        ax.scatter(u, v, s=4, alpha=0.6, color="#1b6ca8", label="pseudo-observations")
+        ax.set_title(f"{label}\n$\\hat\\tau$ = {1 - 1 / theta:.2f}, $\\hat\\theta$ = {theta:.2f}", fontsize=9)
+        ax.set_xlabel("rank of $\\Phi_i$ / (n+1)")
+        ax.set_ylabel("rank of $\\Phi_j$ / (n+1)")
+        ax.set_aspect("equal")
+    np.atleast_1d(axes)[0].legend(fontsize=6, loc="upper left")
+    fig.suptitle(f"Adjacent-model dependence: data vs fitted copula [{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_tau_heatmap(tau: np.ndarray, names: Sequence[str], title: str):
+    """F3 (Fig. 2.1): Kendall's tau between every pair of models."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.9))
+    im = ax.imshow(tau, vmin=0, vmax=1, cmap="Blues")
+    k = tau.shape[0]
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{tau[i, j]:.2f}", ha="center", va="center", fontsize=8, color="white" if tau[i, j] > 0.6 else "black")
+    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), names, fontsize=8)
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label="Kendall's $\\tau$")
+    ax.set_title(f"{title}\n[{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_prop2(df: pd.DataFrame):
+    """F4: Proposition 2 with true parameters minus Monte Carlo, per cascade length, per dependence truth."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    truths = list(df["truth"].unique())
+    width = 0.8 / max(len(truths), 1)
+    for t_i, truth in enumerate(truths):
+        g = df[df["truth"] == truth]
+        for ax, col, scale in ((axes[0], "dP", 100.0), (axes[1], "dC_rel", 100.0)):
+            ks = sorted(g["k"].unique())
+            for k in ks:
+                vals = g[g["k"] == k][col].to_numpy() * scale
+                x = k + (t_i - (len(truths) - 1) / 2) * width
+                ax.scatter(np.full(vals.size, x) + np.random.default_rng(0).uniform(-0.05, 0.05, vals.size), vals, s=10,
+                           color=["#1b6ca8", "#d1495b", "#66a182"][t_i % 3], alpha=0.7, label=truth if k == ks[0] else None)
+    axes[0].set_ylabel("P(correct): model − Monte Carlo (pp)")
+    axes[1].set_ylabel("E[cost]: (model − MC) / MC (%)")
+    for ax in axes:
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel("cascade length k")
+        ax.set_xticks(sorted(df["k"].unique()))
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"Proposition 2 with true parameters vs Monte Carlo at random thresholds [{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_error_cost(curves: dict, title: str, auc_band: tuple[float, float] | None = None):
+    """F5 (Fig. 2.5): test error vs expected cost per method; the shaded band is the common AUC range."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name, (cost, err) in curves.items():
+        o = np.argsort(cost)
+        ax.plot(cost[o], err[o], marker="o", ms=2.5, label=name, **METHOD_STYLE.get(name, {}))
+    if auc_band is not None:
+        ax.axvspan(*auc_band, color="grey", alpha=0.12, label="common cost range (AUC)")
+    ax.set_xlabel("expected cost ($ per million queries)")
+    ax.set_ylabel("test error rate")
+    ax.legend()
+    ax.set_title(f"{title}\n[{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_gains(summary: pd.DataFrame, regimes: Sequence[str], baselines: Sequence[str]):
+    """F6 (Figs. 2.6/2.7): mean %Delta AUC of RT vs each baseline by cascade length, +-1 SEM; filled if p < 0.05."""
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.6), sharey=True)
+    for ax, regime in zip(np.atleast_1d(axes), regimes):
+        g = summary[(summary["regime"] == regime) & summary["k"].str.isdigit()]
+        for b_i, base in enumerate(baselines):
+            gb = g[g["baseline"] == base]
+            if gb.empty:
+                continue
+            ks = gb["k"].astype(int).to_numpy()
+            x = ks + (b_i - 1) * 0.08
+            col = METHOD_STYLE.get(base, {}).get("color", None)
+            ax.errorbar(x, gb["mean_pct"], yerr=gb["sem"].fillna(0), fmt="none", ecolor=col, capsize=3)
+            for xi, yi, p in zip(x, gb["mean_pct"], gb["p_signed_rank"]):
+                ax.scatter(xi, yi, s=36, edgecolor=col, facecolor=col if (p == p and p < 0.05) else "white", zorder=3)
+            ax.plot(x, gb["mean_pct"], color=col, lw=1, label=f"vs {base}")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel("cascade length k")
+        ax.set_title(f"{regime.replace('_', ' ')}", fontsize=10)
+        ax.set_xticks(sorted(set(g["k"].astype(int))) if not g.empty else [])
+    np.atleast_1d(axes)[0].set_ylabel("%Δ AUC of RT vs baseline (negative = RT better)")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    fig.suptitle(f"Rational Tuning vs baselines by cascade length (filled: signed-rank p < 0.05) [{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_runtime(rt: pd.DataFrame):
+    """F7 (Fig. 2.9): seconds and objective evaluations vs k (semilog) and vs resolution (log-log)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    gk = rt[rt["study"] == "k"]
+    gr = rt[rt["study"] == "resolution"]
+    ax = axes[0]
+    ax.semilogy(gk["k"], gk["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT seconds")
+    ax.semilogy(gk["k"], gk["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS seconds (factorised)")
+    if "gs_naive_seconds" in gk:
+        ax.semilogy(gk["k"], gk["gs_naive_seconds"], "^:", color="#8d6a9f", label="GS seconds (naive routing)")
+    ax.semilogy(gk["k"], gk["gs_evals"], "s", mfc="none", color=METHOD_STYLE["GS-soft"]["color"], label="GS candidates")
+    ax.semilogy(gk["k"], gk["rt_evals"], "o", mfc="none", color=METHOD_STYLE["RT"]["color"], label="RT model evaluations")
+    ax.set_xlabel("cascade length k")
+    ax.set_ylabel("seconds / count (log scale)")
+    ax.set_xticks(gk["k"])
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    ax.loglog(gr["levels"], gr["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT seconds")
+    ax.loglog(gr["levels"], gr["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS seconds")
+    ax.loglog(gr["levels"], gr["gs_evals"], "s", mfc="none", color=METHOD_STYLE["GS-soft"]["color"], label="GS candidates")
+    ax.loglog(gr["levels"], gr["rt_evals"], "o", mfc="none", color=METHOD_STYLE["RT"]["color"], label="RT model evaluations")
+    ax.set_xlabel("resolution: grid levels per threshold (GS) / paired λ step (RT)")
+    ax.set_ylabel("seconds / count (log scale)")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"Time to compute a full error–cost curve [{source_note('simulated')}; measured on this machine]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def fig_reliability(phi_hat: np.ndarray, y: np.ndarray, names: Sequence[str], cond: list[tuple[np.ndarray, np.ndarray, np.ndarray]], grid: np.ndarray):
+    """F8 (App. 2E): decile reliability diagram and conditional accuracy P(correct | Phi >= phi) with +-1 sigma."""
+    k = phi_hat.shape[1]
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    for j in range(k):
+        c = phi_hat[:, j]
+        edges = np.percentile(c, np.linspace(0, 100, 11))
+        edges[-1] = np.nextafter(edges[-1], np.inf)
+        idx = np.clip(np.searchsorted(edges, c, side="right") - 1, 0, 9)
+        n_b = np.bincount(idx, minlength=10)
+        nz = n_b > 0
+        mc = np.bincount(idx, weights=c, minlength=10)[nz] / n_b[nz]
+        my = np.bincount(idx, weights=y[:, j], minlength=10)[nz] / n_b[nz]
+        axes[0].plot(mc, my, "o-", ms=3, label=names[j])
+        acc, se, n = cond[j]
+        ok = n >= 20
+        axes[1].plot(grid[ok], acc[ok], lw=1.2, label=names[j])
+        axes[1].fill_between(grid[ok], (acc - se)[ok], (acc + se)[ok], alpha=0.15)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+    axes[0].set_xlabel("mean calibrated confidence in decile bin")
+    axes[0].set_ylabel("fraction correct in bin")
+    axes[0].set_title("reliability (10 adaptive bins)", fontsize=9)
+    axes[1].set_xlabel("confidence threshold φ")
+    axes[1].set_ylabel("P(correct | Φ ≥ φ) on test")
+    axes[1].set_title("conditional accuracy (±1σ)", fontsize=9)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Calibration on the test set after logistic calibration on train [{source_note('simulated')}]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Explorer: how copula dependence moves the error-cost trade-off of a two-model cascade
+# ----------------------------------------------------------------------------------------------
+
+
+def explorer_curve(marginals: Sequence[MixedBetaMarginal], costs: Sequence[float], theta: float, n_points: int = 200,
+                   u_grid: int = 401) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thresholds, error and expected cost of a two-model cascade under a Gumbel(theta) dependence (Prop. 2)."""
+    th = np.array([[1.0, theta], [theta, 1.0]])
+    model = CascadeModel(list(marginals), th, np.asarray(costs, float), u_grid=u_grid)
+    m0 = marginals[0]
+    phis = np.linspace(m0.phi_min + 1e-3, m0.phi_max - 1e-3, n_points)
+    p, c = model.evaluate([0, 1], phis[:, None])
+    return phis, 1 - p, c
+
+
+def draw_explorer(ax, marginals, costs, theta: float, lam: float) -> None:
+    """One explorer panel: error-cost curve as the threshold moves, the optimum for lambda, and independence."""
+    phis, err, cost = explorer_curve(marginals, costs, theta)
+    _, err1, cost1 = explorer_curve(marginals, costs, 1.0)
+    ax.plot(cost1, err1, color="grey", lw=1, ls="--", label="independent models (θ = 1)")
+    ax.plot(cost, err, color="#1b6ca8", lw=1.8, label=f"Gumbel θ = {theta:.2f}")
+    j = int(np.argmin(err + lam * cost))
+    ax.scatter(cost[j], err[j], color="#d1495b", zorder=3, label=f"optimum for λ = {lam:g}: φ₁ = {phis[j]:.2f}")
+    ax.set_xlabel("expected cost (per query, unit-free)")
+    ax.set_ylabel("error rate 1 − P(correct)")
+    ax.legend(fontsize=7)
+
+
+def explorer_grid(marginals, costs, thetas: Sequence[float], lam: float):
+    """Static explorer: one panel per copula theta (what the widget shows, for the rendered book)."""
+    fig, axes = plt.subplots(1, len(thetas), figsize=(3.3 * len(thetas), 3.2), sharey=True)
+    for ax, th in zip(np.atleast_1d(axes), thetas):
+        draw_explorer(ax, marginals, costs, th, lam)
+        ax.set_title(f"θ = {th:g} (τ = {1 - 1 / th:.2f})", fontsize=9)
+    fig.suptitle(f"Two-model cascade: dependence between the models changes the trade-off [{source_note('analytic')}, Prop. 2]", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def explorer_panel(marginals, costs):
+    """ipywidgets panel: sliders for the Gumbel theta and lambda of a two-model cascade."""
+    import ipywidgets as widgets
+
+    def show(theta: float = 2.0, lam: float = 0.05) -> None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        draw_explorer(ax, marginals, costs, theta, lam)
+        ax.set_title(f"two-model cascade [{source_note('analytic')}]", fontsize=10)
+        plt.show()
+
+    return widgets.interactive(show, theta=widgets.FloatSlider(value=2.0, min=1.0, max=6.0, step=0.1, description="θ"),
+                               lam=widgets.FloatLogSlider(value=0.05, base=10, min=-3, max=0, description="λ"))
