@@ -97,48 +97,45 @@ def encode_lists(
     """
     if dup_policy not in ("sum", "occurrence"):
         raise ValueError(f"dup_policy must be 'sum' or 'occurrence', got {dup_policy!r}")
-    index = {v: j for j, v in enumerate(vocab)}
-    if unknown == "other" and other_label not in index:
+    if unknown not in ("other", "drop", "error"):
+        raise ValueError(f"unknown must be 'other', 'drop' or 'error', got {unknown!r}")
+    vindex = pd.Index(list(vocab))
+    if not vindex.is_unique:
+        raise ValueError("vocab has duplicated labels")
+    if unknown == "other" and other_label not in vindex:
         raise ValueError(f"unknown='other' needs {other_label!r} in the vocabulary")
-    rows: list[int] = []
-    cols: list[int] = []
-    lens: list[int] = []
-    pos: list[int] = []
     for i, lst in enumerate(lists):
         if isinstance(lst, str):
             raise ValueError(f"list {i} is a string {lst!r}; expected a list of labels")
-        mapped = []
-        for lab in lst:
-            j = index.get(lab)
-            if j is None:
-                if unknown == "other":
-                    j = index[other_label]
-                elif unknown == "drop":
-                    continue
-                else:
-                    raise ValueError(f"label {lab!r} of list {i} is not in the vocabulary")
-            mapped.append(j)
-        L = len(mapped)
-        rows.extend([i] * L)
-        cols.extend(mapped)
-        lens.extend([L] * L)
-        pos.extend(range(L))
+    lengths = np.fromiter((len(l) for l in lists), dtype=np.int64, count=len(lists))
+    flat = [lab for l in lists for lab in l]
+    r = np.repeat(np.arange(len(lists)), lengths)
+    c = vindex.get_indexer(flat) if flat else np.zeros(0, dtype=np.int64)
+    miss = c < 0
+    if miss.any():
+        if unknown == "other":
+            c[miss] = vindex.get_loc(other_label)
+        elif unknown == "drop":
+            r, c = r[~miss], c[~miss]
+        else:
+            i = int(np.flatnonzero(miss)[0])
+            raise ValueError(f"label {flat[i]!r} of list {int(r[i])} is not in the vocabulary")
+    L = np.bincount(r, minlength=len(lists))
+    starts = np.concatenate([[0], np.cumsum(L)[:-1]])
+    pos = np.arange(len(r)) - starts[r] if len(r) else np.zeros(0, dtype=np.int64)
+    rows, lens = r, L[r]
     n, E = len(lists), len(vocab)
-    if not rows:
+    if len(rows) == 0:
         empty = sparse.csr_matrix((n, E))
         return empty, empty.copy()
-    lens_a = np.asarray(lens)
-    tab = _weight_table(int(lens_a.max()), alpha)
-    w = tab[lens_a, np.asarray(pos)]
-    r, c = np.asarray(rows), np.asarray(cols)
+    tab = _weight_table(int(lens.max()), alpha)
+    w = tab[lens, pos]
     W = sparse.csr_matrix((w, (r, c)), shape=(n, E))  # duplicates are summed
-    if dup_policy == "sum":
-        key = np.unique(r * E + c)
-        M = sparse.csr_matrix((np.ones(len(key)), (key // E, key % E)), shape=(n, E))
-    else:
-        M = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, E))
+    M = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, E))  # occurrence counts
     W.sum_duplicates()
     M.sum_duplicates()
+    if dup_policy == "sum":
+        M.data[:] = 1.0  # query counted once in D^e
     return W, M
 
 
@@ -242,11 +239,7 @@ class ElementProfile:
 
 
 def _first_seen(lists: Iterable[Sequence[str]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for lst in lists:
-        for lab in lst:
-            seen.setdefault(lab, None)
-    return list(seen)
+    return list(dict.fromkeys(lab for lst in lists for lab in lst))
 
 
 class InferenceDynamicsRouter:
