@@ -262,6 +262,19 @@ def test_full_sigma_equicorrelated_equals_single_factor():
     assert abs(p - ref) < 4 * se
     g = copula.orthant_genz(S, t, maxpts=400_000, abseps=1e-7)
     assert abs(g - ref) < 1e-5
+    v, se = copula.orthant_sov(S, t, 1 << 14, rng)
+    assert abs(v - ref) < 4 * se + 1e-9 and se < 0.01 * ref
+
+
+def test_sov_block_matrix_vs_nested_gh():
+    m = 24
+    t = sim_thresholds(m)
+    fam = np.arange(m) // 4
+    S = (0.55 + 0.15 * (fam[:, None] == fam[None, :])).astype(float)
+    np.fill_diagonal(S, 1.0)
+    v, se = copula.orthant_sov(S, t, 1 << 15, _rng(30))
+    truth = sim_truth_beta(t, fam, 0.55, 0.15, 0.0)
+    assert abs(v - truth) < 4 * se + 1e-9 and se < 0.01 * truth
 
 
 def test_implied_rho_inverts():

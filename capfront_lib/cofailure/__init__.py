@@ -16,7 +16,7 @@ from capfront_lib.cofailure.analysis import (
 from capfront_lib.cofailure.budget import bang_per_buck, dual_value, pattern_types, solve_lp, value_at, value_curve
 from capfront_lib.cofailure.copula import (
     beta_sf, beta_sf_gh, bvn_cdf, bvn_pdf, clayton_calibrate, clayton_cdf, clayton_mc, clip_correlation, implied_rho,
-    mean_offdiag, nearest_correlation, orthant_genz, orthant_mc, pearson_matrix, tetrachoric_from_p11,
+    mean_offdiag, nearest_correlation, orthant_genz, orthant_mc, orthant_sov, pearson_matrix, tetrachoric_from_p11,
     tetrachoric_matrix,
 )
 from capfront_lib.cofailure.ensemble import selfmoa_vs_hetero, triplet_index, triplet_regression, triplet_table
