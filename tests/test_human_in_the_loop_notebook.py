@@ -166,3 +166,38 @@ def test_rerun_with_random_grid_keeps_identities(tmp_path):
         assert cur["accuracy"][j] == pytest.approx(b["accuracy"], abs=1e-12)
         assert cur["mean_latency"][j] == pytest.approx(b["latency"], rel=1e-9)
         assert cur["n_fail_fast"][j] == b["n_ff"] and cur["n_pass"][j] == b["n_pass"]
+
+
+@pytest.mark.realdata
+def test_real_data_section_matches_independent_count(run, shared_data):
+    res, claims, _ = run
+    if not res.get("real_data"):
+        pytest.skip("the quick run had no CAPFRONT_DATA_DIR, so its real-data section was skipped")
+    raw_c = pd.read_csv(shared_data / "ZeroEval" / "gsm8k_correct.csv", index_col="id")
+    raw_l = pd.read_csv(shared_data / "ZeroEval" / "gsm8k_output_chars.csv", index_col="id")
+    grid = np.asarray(res["parameters"]["rejection_grid"], float)
+    beats = 0
+    for m in raw_c.columns:
+        if m not in raw_l.columns:
+            continue
+        ok = raw_c[m].notna() & raw_l[m].notna()
+        c, ln = raw_c.loc[ok, m].to_numpy(float), raw_l.loc[ok, m].to_numpy(float)
+        order = np.lexsort((np.arange(c.size), -ln))
+        auarc = np.mean([c[order[_rnd(c.size * r):]].mean() for r in grid])
+        beats += auarc > c.mean()
+    assert res["real_data"]["gsm8k"]["n_beats_random"] == beats
+    c1 = claims.set_index("claim_id").loc["C1a"]
+    assert c1["method"] == "public-data" and f"GSM8K {beats}/" in c1["our_value"]
+
+
+@pytest.mark.paper
+def test_paper_profile_runs(tmp_path):
+    """The paper profile (50 replicates, 20,000-query controls) completes and keeps the drag control tight."""
+    from capfront_lib import runner
+
+    out = tmp_path / "paper"
+    runner.run_chapter(STEM, profile="paper", results_dir=out, output=out / f"{STEM}.ipynb", root=ROOT)
+    res = json.loads((out / "results.json").read_text())
+    assert res["parameters"]["n_replicates"] == 50 and res["parameters"]["n_control"] == 20000
+    ctrl = pd.DataFrame(res["drag_control"])
+    assert (ctrl.loc[ctrl["setting"] != "frozen calibration", "D_L"].sub(1).abs() < 0.03).all()
