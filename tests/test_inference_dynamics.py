@@ -601,3 +601,27 @@ def test_paired_bootstrap_against_normal_approximation():
     m2, lo2, hi2 = paired_bootstrap(a, b, n_boot=500, seed=1, groups=g)
     assert m2 == pytest.approx(0.5 * (d[:2000].mean() + d[2000:].mean()), abs=1e-15)
     assert lo2 < m2 < hi2
+
+
+def test_from_evallog_bring_your_own_log():
+    from capfront_lib.core.evallog import from_long
+    from capfront_lib.inference_dynamics.realdata import from_evallog
+
+    df = pd.DataFrame({
+        "query_id": ["a", "a", "b", "b", "a", "a", "b", "b"],
+        "model": ["m1", "m2", "m1", "m2", "m1", "m2", "m1", "m2"],
+        "generation": [0, 0, 0, 0, 1, 1, 1, 1],
+        "correct": [1, 0, 0, 1, 0, 0, 0, 1],
+        "cost_usd": [0.1, 0.2, 0.1, 0.2, 0.3, 0.2, 0.1, 0.2],
+        "category": ["x", "x", "y", "y", "x", "x", "y", "y"],
+    })
+    log = from_long(df)
+    rl = from_evallog(log)
+    a = rl.items["id"].tolist().index("a")
+    np.testing.assert_allclose(rl.Y[a], [0.5, 0.0])  # mean over K = 2 generations
+    np.testing.assert_allclose(rl.C[a], [0.2, 0.2])
+    assert rl.items.set_index("id").loc["b", "category"] == "y"
+    with pytest.raises(ValueError, match="cost_usd"):
+        from_evallog(from_long(df.drop(columns="cost_usd")))
+    with pytest.raises(ValueError, match="category"):
+        from_evallog(from_long(df.drop(columns="category")))

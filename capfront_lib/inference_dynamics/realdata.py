@@ -240,3 +240,28 @@ def load_stitched(data_dir: str | Path | None = None, *, input_tokens: float = 1
     items = pd.concat([ia[["id", "category", "src", "benchmark"]], b.items[["id", "category", "src", "benchmark"]]], ignore_index=True)
     note = f"{a.note}; {b.note}"
     return RealLog(items, np.vstack([a.Y, b.Y]), np.vstack([a.C, b.C]), pool, a.prices, note)
+
+
+def from_evallog(log, *, cost_per_query_usd: float | None = None) -> RealLog:
+    """A :class:`RealLog` from a shared-core :class:`~capfront_lib.core.evallog.EvalLog` (bring your own log).
+
+    Scores are the mean correctness over generations (``s_i^t`` of §3.3 with K = generations); costs are the
+    mean ``cost_usd`` per query and model. The log needs ``category`` metadata (used as the knowledge tag) and
+    complete cells; without ``cost_usd`` a constant ``cost_per_query_usd`` must be given.
+    """
+    if log.categories is None:
+        raise ValueError(f"{log.source}: the log has no 'category' column; the router needs one tag per query")
+    Y = log.wide("correct", generation=None).to_numpy(float)
+    if np.isnan(Y).any():
+        raise ValueError(f"{log.source}: some (query, model) cells are missing; load the log with missing='drop_queries'")
+    if log.has("cost_usd"):
+        C = log.wide("cost_usd", generation=None).to_numpy(float)
+        if np.isnan(C).any():
+            raise ValueError(f"{log.source}: column 'cost_usd' has missing cells")
+    elif cost_per_query_usd is not None:
+        C = np.full_like(Y, float(cost_per_query_usd))
+    else:
+        raise ValueError(f"{log.source}: the log has no 'cost_usd' column; pass cost_per_query_usd")
+    items = pd.DataFrame({"id": list(log.query_ids), "category": log.categories.reindex(log.query_ids).astype(str).to_numpy()})
+    prices = pd.DataFrame(index=pd.Index(log.models, name="model"))
+    return RealLog(items, Y, C, list(log.models), prices, f"{log.source}: {log.n_queries} queries x {log.n_models} models")
