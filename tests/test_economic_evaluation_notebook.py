@@ -229,7 +229,7 @@ def test_log_mode_ranks_users_models(tmp_path):
     df = pd.DataFrame(rows)
     path = tmp_path / "log.csv"
     df.to_csv(path, index=False)
-    res = _run(tmp_path, {"data_source": "log", "outcomes_path": str(path), "big_model": "pricey",
+    res = _run(tmp_path, {"outcomes_path": str(path), "big_model": "pricey",
                           "small_models": "['cheap']", "n_lambda_E": "41"})
     g = res["optimal_model_grid"]
     means = df.assign(err=1 - df.correct).groupby("model")[["cost_usd", "latency_s", "err"]].mean()
@@ -238,6 +238,7 @@ def test_log_mode_ranks_users_models(tmp_path):
             R = -(means.cost_usd + lLm / 60 * means.latency_s + lE * means.err)
             assert R[g["best"][j][i]] == pytest.approx(R.max(), rel=1e-12)
     assert "cheap" in res["cascades"]
+    assert res["data_label"] == "your log"
 
 
 def test_bad_parameter_stops_early(tmp_path):
