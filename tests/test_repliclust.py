@@ -371,6 +371,20 @@ def test_comonotone_ranks_by_default_and_independent_option():
     assert sorted_count < 5
 
 
+def test_sample_hyperparams_poisson_and_ranges():
+    rng = np.random.default_rng(15)
+    base = Archetype(n_clusters=8, dim=6, n_samples=800)
+    kids = base.sample_hyperparams(400, rng)
+    k = np.array([a.n_clusters for a in kids])
+    p = np.array([a.dim for a in kids])
+    n = np.array([a.n_samples for a in kids])
+    assert np.all((k >= 1) & (k <= 30) & (p >= 2) & (p <= 50) & (n >= 10 * k) & (n <= 1000 * k))
+    # truncation is negligible for these means: sample means within 4 SE of the Poisson means
+    for x, mu in ((k, 8), (p, 6), (n, 800)):
+        assert abs(x.mean() - mu) < 4 * np.sqrt(mu / len(x))
+    assert all(a.max_overlap == base.max_overlap for a in kids)
+
+
 # ---------------------------------------------------------------------------------- experiments helpers
 
 

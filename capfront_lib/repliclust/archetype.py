@@ -86,6 +86,23 @@ class Archetype:
         """The archetype's parameters as a dict (like repliclust's ``describe()``)."""
         return asdict(self)
 
+    def sample_hyperparams(self, n: int, rng: np.random.Generator) -> list["Archetype"]:
+        """n copies with ``n_clusters``, ``n_samples`` and ``dim`` drawn from Poisson laws centred on the
+        current values (§5.3 [L1433]), redrawn until k ∈ [1, 30], n ∈ [10k, 1000k] and p ∈ [2, 50].
+
+        Unlike repliclust 1.0.0 (global ``np.random``) the draws use the given generator.
+        """
+        if isinstance(n, bool) or int(n) != n or n < 1:
+            raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        out = []
+        while len(out) < n:
+            k = int(rng.poisson(self.n_clusters))
+            m = int(rng.poisson(self.n_samples))
+            p = int(rng.poisson(self.dim))
+            if 1 <= k <= 30 and 10 * k <= m <= 1000 * k and 2 <= p <= 50:
+                out.append(Archetype(**{**self.describe(), "n_clusters": k, "n_samples": m, "dim": p}))
+        return out
+
     @classmethod
     def from_params(cls, params: dict[str, Any], **overrides: Any) -> "Archetype":
         """Build from a dict (e.g. an NL-layer reply); unknown keys raise ``ValueError``."""
