@@ -10,20 +10,66 @@ probit vote (Props. 5–7), the cascade identity (Prop. 8) and the audit of all-
 Practitioners: ``capfront_lib.cofailure.certificate(log)`` or ``capfront certificate LOG.csv``.
 """
 
-from capfront_lib.cofailure.analysis import (
-    audit_all_wrong, bootstrap_ratio, family_means, jackknife_models, pool_curve, predictions,
-)
-from capfront_lib.cofailure.budget import bang_per_buck, dual_value, pattern_types, solve_lp, value_at, value_curve
-from capfront_lib.cofailure.copula import (
-    beta_sf, beta_sf_gh, bvn_cdf, bvn_pdf, clayton_calibrate, clayton_cdf, clayton_mc, clip_correlation, implied_rho,
-    mean_offdiag, nearest_correlation, orthant_genz, orthant_mc, orthant_sov, pearson_matrix, tetrachoric_from_p11,
-    tetrachoric_matrix,
-)
-from capfront_lib.cofailure.ensemble import selfmoa_vs_hetero, triplet_index, triplet_regression, triplet_table
-from capfront_lib.cofailure.pool import (
-    certificate_bound, co_failure_share, cp_interval, optimism, partition_oracle, pool_summary, regime, single_best,
-)
-from capfront_lib.cofailure.report import JSON_KEYS, certificate, coverage_filter, format_certificate
-from capfront_lib.cofailure.simulate import SimPool, sim_truth_beta, sim_truth_pairs, simulate_pool
+import importlib
+from typing import Any
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# Lazy attribute access (PEP 562): `capfront certificate` must not import the whole chapter at start-up.
+_EXPORTS: dict[str, str] = {
+    "JSON_KEYS": "report",
+    "SimPool": "simulate",
+    "audit_all_wrong": "analysis",
+    "bang_per_buck": "budget",
+    "beta_sf": "copula",
+    "beta_sf_gh": "copula",
+    "bootstrap_ratio": "analysis",
+    "bvn_cdf": "copula",
+    "bvn_pdf": "copula",
+    "certificate": "report",
+    "certificate_bound": "pool",
+    "clayton_calibrate": "copula",
+    "clayton_cdf": "copula",
+    "clayton_mc": "copula",
+    "clip_correlation": "copula",
+    "co_failure_share": "pool",
+    "coverage_filter": "report",
+    "cp_interval": "pool",
+    "dual_value": "budget",
+    "family_means": "analysis",
+    "format_certificate": "report",
+    "implied_rho": "copula",
+    "jackknife_models": "analysis",
+    "mean_offdiag": "copula",
+    "nearest_correlation": "copula",
+    "optimism": "pool",
+    "orthant_genz": "copula",
+    "orthant_mc": "copula",
+    "orthant_sov": "copula",
+    "partition_oracle": "pool",
+    "pattern_types": "budget",
+    "pearson_matrix": "copula",
+    "pool_curve": "analysis",
+    "pool_summary": "pool",
+    "predictions": "analysis",
+    "regime": "pool",
+    "selfmoa_vs_hetero": "ensemble",
+    "sim_truth_beta": "simulate",
+    "sim_truth_pairs": "simulate",
+    "simulate_pool": "simulate",
+    "single_best": "pool",
+    "solve_lp": "budget",
+    "tetrachoric_from_p11": "copula",
+    "tetrachoric_matrix": "copula",
+    "triplet_index": "ensemble",
+    "triplet_regression": "ensemble",
+    "triplet_table": "ensemble",
+    "value_at": "budget",
+    "value_curve": "budget",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"capfront_lib.cofailure.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'capfront_lib.cofailure' has no attribute {name!r}")

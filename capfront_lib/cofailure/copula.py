@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize  # scipy.stats is imported lazily (slow import; CLI start-up)
 from scipy.special import log_ndtr, ndtr, ndtri
 from threadpoolctl import ThreadpoolController
 
@@ -435,6 +435,8 @@ def orthant_genz(S, t, *, maxpts: int | None = None, abseps: float = 1e-6, relep
     kw = {"abseps": abseps, "releps": releps}
     if maxpts is not None:
         kw["maxpts"] = int(maxpts)
+    from scipy import stats
+
     mvn = stats.multivariate_normal(mean=np.zeros(t.size), cov=S, allow_singular=True, seed=seed, **kw)
     return float(mvn.cdf(t))
 

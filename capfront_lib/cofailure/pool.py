@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy.special import betaincinv  # = scipy.stats.beta.ppf, without importing scipy.stats
 
 __all__ = [
     "as_correctness",
@@ -95,7 +95,7 @@ def cp_lower(k, n, level: float):
     k = np.asarray(k, float)
     n = np.asarray(n, float)
     with np.errstate(invalid="ignore"):
-        out = stats.beta.ppf(level, np.maximum(k, 1e-300), n - k + 1)
+        out = betaincinv(np.maximum(k, 1e-300), n - k + 1, level)
     return np.where(k <= 0, 0.0, out)
 
 
@@ -104,7 +104,7 @@ def cp_upper(k, n, level: float):
     k = np.asarray(k, float)
     n = np.asarray(n, float)
     with np.errstate(invalid="ignore"):
-        out = stats.beta.ppf(1 - level, k + 1, np.maximum(n - k, 1e-300))
+        out = betaincinv(k + 1, np.maximum(n - k, 1e-300), 1 - level)
     return np.where(k >= n, 1.0, out)
 
 
