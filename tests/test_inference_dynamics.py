@@ -34,6 +34,7 @@ from capfront_lib.inference_dynamics import (
 )
 from capfront_lib.inference_dynamics.experiments import dynamic_pool
 from capfront_lib.inference_dynamics.paper import BENCH_SIZES, implied_counts, load_table1, table1_summary
+from capfront_lib.inference_dynamics.tagging import CAPABILITIES as CAPABILITIES_8
 from capfront_lib.inference_dynamics.tagging import (
     KeywordTagger,
     TfidfTagger,
@@ -625,3 +626,29 @@ def test_from_evallog_bring_your_own_log():
         from_evallog(from_long(df.drop(columns="cost_usd")))
     with pytest.raises(ValueError, match="category"):
         from_evallog(from_long(df.drop(columns="category")))
+
+
+def test_keyword_tagger_ranking_rules_by_hand():
+    kt = KeywordTagger({"a": ["x", "y"], "b": ["z"], "c": ["w"]}, {"Reasoning": ["why"]}, max_knowledge=2)
+    tags = kt.tag(pd.DataFrame({"text": ["z x y z z", "x z", "w w w x z y", "nothing here", "Why? X!"]}))
+    assert tags[0].knowledge == ("b", "a")  # 3 hits vs 2
+    assert tags[1].knowledge == ("a", "b")  # tie -> vocabulary order
+    assert tags[2].knowledge == ("c", "a")  # max_knowledge = 2 cuts b (1 hit)
+    assert tags[3].knowledge == () and tags[3].capabilities == ()
+    assert tags[4].knowledge == ("a",) and tags[4].capabilities == ("Reasoning",)  # case-insensitive
+    strict = KeywordTagger({"a": ["x", "y"], "b": ["z"]}, {}, min_hits=2).tag(pd.DataFrame({"text": ["x y z"]}))
+    assert strict[0].knowledge == ("a",)
+
+
+def test_demo_queries_keyword_tagger():
+    import json
+    from pathlib import Path
+
+    d = Path(__file__).resolve().parents[1] / "data" / "inference_dynamics"
+    lex = json.loads((d / "demo_lexicon.json").read_text())
+    q = pd.read_csv(d / "demo_queries.csv")
+    assert len(q) == 20 and set(lex["capabilities"]) == set(CAPABILITIES_8)
+    tags = KeywordTagger(lex["knowledge"], lex["capabilities"]).tag(q)
+    top_k = np.mean([t.knowledge[:1] == (k,) for t, k in zip(tags, q["expected_knowledge"])])
+    has_c = np.mean([c in t.capabilities for t, c in zip(tags, q["expected_capability"])])
+    assert top_k >= 0.9 and has_c >= 0.9
