@@ -358,3 +358,46 @@ def test_pgm_accuracy():
         naive_b.append(est.oracle_value(w.phibar) - o_true)
     assert abs(np.mean(known)) <= 0.015
     assert np.mean(np.abs(latent)) <= 0.4 * np.mean(naive_b)
+
+
+# ---------------------------------------------------------------- real public data (G = 1)
+@pytest.mark.realdata
+def test_real_mmlu_pro_summary(shared_data):
+    import warnings
+
+    import pandas as pd
+
+    from capfront_lib.core import load_log
+    from capfront_lib.oracle_debiasing.realdata import real_summary
+
+    path = shared_data / "MMLU-Pro" / "mmlu_pro_correct.csv"
+    items = shared_data / "MMLU-Pro" / "mmlu_pro_items.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        log = load_log(path, items_path=items, missing="drop_queries", min_models=2)
+    r = real_summary(log, np.random.default_rng(0))
+    wide = pd.read_csv(path, index_col="id").dropna()  # independent: the complete rows
+    assert r["n_queries"] == len(wide)
+    assert r["o_biased"] == pytest.approx(float((wide.max(axis=1) == 1).mean()), abs=1e-12)
+    assert r["best_single"] == pytest.approx(float(wide.mean().max()), abs=1e-12)
+    lo, hi = r["bracket"]
+    assert r["best_single"] <= lo <= hi
+    assert r["G_max"] == 1 and "curve" not in r  # no extrapolation with one generation
+
+
+def test_explorer_panel_builds_and_callbacks_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from capfront_lib.oracle_debiasing import pipeline as pl
+    from capfront_lib.oracle_debiasing.widgets import explorer_panel
+
+    r = pl.debias_seed(0, dict(n_prompts=60, n_models=3, n_topics=2, n_gens=6), fit_pgm=False, keep_world=True)
+    b = pl.frontier_bundle(r.world, np.random.default_rng(0), B=10, n_lambdas=4)
+    k = pl.kshot_table(r.world.s, 6, 6, cbar=r.world.cbar)
+    sw = sim.entropy_sweep(np.random.default_rng(0), 4, 2, 50, 3, 5)
+    tab = explorer_panel(b, k, sw, 5)
+    assert len(tab.children) == 4
+    tab.children[0].children[0].value = 5  # L slider
+    tab.children[1].children[0].value = 0.5  # alpha slider
+    tab.children[3].children[0].value = 2  # entropy step

@@ -107,3 +107,12 @@ def test_claims_ledger(run):
     assert set(claims.verdict) <= {"reproduced", "direction-only", "differs", "not-checkable"}
     row = claims.set_index("claim_id").loc["eq10"]
     assert row.verdict == "differs"
+
+
+def test_pgm_functional_above_plugin(run):
+    # (1/N) sum_n E_q max_l pi_nl >= (1/N) sum_n max_l E_q pi_nl (Jensen), independent of the fit's quality
+    res, _, _ = run
+    f = res["o_pgm_functional_world0"]
+    ps = pd.DataFrame(res["per_seed"])
+    assert f is not None and f[1] <= f[0] <= f[2]
+    assert f[0] >= ps["o_pgm"].iloc[0] - 1e-9

@@ -51,6 +51,8 @@ def bias_figure(anat: dict, slopes_G: np.ndarray | None = None):
             ax.loglog(G, anat["gauss_exact"][L][:, j], "--", color=col, lw=0.8)
             mc = anat["mc"]
             m = mc[(mc.L == L) & np.isclose(mc.p, p)]
+            if not 0 < p < 1:
+                continue
             ax.errorbar(m["G"], m["mc_bias"].clip(lower=1e-5), yerr=2 * m["se"], fmt="o", ms=3, color=col)
         ax.loglog(G, anat["gauss_asym"][L][:, list(anat["p"]).index(anat["p"][len(anat["p"]) // 2])], ":", color="k", lw=1.2,
                   label=f"(7) at p={anat['p'][len(anat['p']) // 2]:.1f}")
@@ -63,6 +65,8 @@ def bias_figure(anat: dict, slopes_G: np.ndarray | None = None):
         for j, p in enumerate(anat["p"]):
             b = anat["curves"][L][:, j]
             ok = b > 0
+            if ok.sum() < 2:  # p = 0 or 1: no bias, no slope
+                continue
             s = th.local_slope(G[ok], b[ok])
             ax.semilogx(G[ok], s, color=PALETTE[j % len(PALETTE)], ls="-" if L == Ls[0] else "--", lw=1.2)
     ax.axhline(0.5, color="k", lw=0.8)
