@@ -247,3 +247,19 @@ def test_bad_parameter_stops_early(tmp_path):
     with pytest.raises(runner.RunnerError, match="n_per_level"):
         runner.run_chapter(STEM, profile="quick", overrides={"n_per_level": "-5"}, output=tmp_path / "x.ipynb",
                            results_dir=tmp_path / "r", root=ROOT)
+
+
+def test_pareto_results_recomputed(run):
+    res, _, _ = run
+    means = _means(res["parameters"])
+    pts = {m: (c, e) for m, (c, l, e) in means.items()}
+    pareto = {m for m, (c, e) in pts.items()
+              if not any(c2 <= c and e2 <= e and (c2 < c or e2 < e) for m2, (c2, e2) in pts.items() if m2 != m)}
+    assert set(res["pareto"]["pareto_2d"]) == pareto
+    lam = np.logspace(-8, 8, 40001)
+    names = list(pts)
+    C = np.array([pts[m][0] for m in names])
+    E = np.array([pts[m][1] for m in names])
+    swept = {names[i] for i in np.unique(np.argmin(C[:, None] + lam[None, :] * E[:, None], axis=0))}
+    assert set(res["pareto"]["swept_2d"]) == swept == set(res["pareto"]["hull_2d"])
+    assert swept <= pareto
