@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -83,6 +84,7 @@ def beta_sweep_plot(sweep: pd.DataFrame, singles: pd.DataFrame, *, source: Sourc
         ax.annotate(f"β={r['beta']:g}", (r["mean_cost_usd"] * 1e3, r["accuracy"]), fontsize=7, color="C1",
                     xytext=(4, -10), textcoords="offset points")
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_xlabel("mean cost per query (USD × 10⁻³, log; router excludes tagging)")
     ax.set_ylabel("accuracy (macro mean over benchmarks)")
     ax.legend()
