@@ -652,3 +652,19 @@ def test_demo_queries_keyword_tagger():
     top_k = np.mean([t.knowledge[:1] == (k,) for t, k in zip(tags, q["expected_knowledge"])])
     has_c = np.mean([c in t.capabilities for t, c in zip(tags, q["expected_capability"])])
     assert top_k >= 0.9 and has_c >= 0.9
+
+
+def test_other_policy_and_score_norm_ablations():
+    r_drop = _fit(other_policy="drop")
+    np.testing.assert_allclose(r_drop.scores([Tags(["Z", "A"])]), r_drop.scores([Tags(["A"])]), atol=1e-15)
+    r_other = _fit()  # 'Other' has no index support -> model's global index mean of s (beta = 0)
+    glob = Y_HAND.mean(axis=0)
+    np.testing.assert_allclose(r_other.scores([Tags(["Z"])])[0], glob, atol=1e-15)
+    # minmax per query of KS across models (2 models -> the better one gets 1, the other 0)
+    r_mm = InferenceDynamicsRouter(0.5, 0.0, 1.0, 1.0, score_norm="minmax").fit(
+        [Tags(t.knowledge, ["R"]) for t in IDX], Y_HAND, C_HAND, ["M1", "M2"])
+    s = r_mm.scores([Tags(["B", "A"], ["R"])])
+    # KS: M1 59/189 < M2 22/63 -> minmax (0, 1); CS on R = mean score = 2/3 for both -> tie -> (0, 0)
+    np.testing.assert_allclose(s[0], [0.0, 1.0], atol=1e-12)
+    with pytest.raises(ValueError, match="score_norm"):
+        r_mm.decompose([Tags(["A"])])
