@@ -308,11 +308,25 @@ def run_chapter(
         except Exception as err:  # papermill raises PapermillExecutionError for failing cells
             raise RunnerError(_format_failure(stem, err, out)) from err
     seconds = time.perf_counter() - start
+    _fold_injected_parameters(out)
     if stem not in PAGES:
         for name in ("results.json", "claims.csv"):
             if not (res_dir / name).exists():
                 raise RunnerError(f"chapter {stem!r} ran but did not write {res_dir / name} (call write_results in its last cell)")
     return {"chapter": stem, "profile": profile, "notebook": str(out), "results_dir": str(res_dir), "seconds": seconds, "parameters": values}
+
+
+def _fold_injected_parameters(path: Path) -> None:
+    """Fold papermill's injected-parameters cell behind a toggle in the rendered page (values stay readable)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+            cell.source = "# Parameters of this run (defaults above, overridden by the profile and -p options)\n" + cell.source.split("\n", 1)[-1]
+    nbformat.write(nb, path)
 
 
 def _run_for_build(args: tuple[str, str, str, str]) -> dict[str, Any]:
