@@ -97,3 +97,26 @@ def test_claims_ledger(run):
     assert {"cp_intervals", "cert_rev_math500", "prop2_atom_R53", "math_tail", "audit"} <= set(claims.claim_id)
     assert claims.claim_id.is_unique and (claims.chapter == STEM).all()
     assert (claims.loc[claims.verdict != "not-checkable", "our_value"].str.len() > 0).all()
+
+
+def test_headline_json(run, quick_results):
+    res, claims, nb = quick_results(STEM)
+    h = json.loads((Path(nb).resolve().parents[2] / "results" / STEM / "headline.json").read_text())
+    for k in ("m", "n", "K", "beta", "beta_ci", "U", "regime", "rbar", "beta_sf", "ratio_sf"):
+        assert k in h and h[k] == res[k]
+
+
+@pytest.mark.paper
+def test_gsm8k_notebook_run(shared_data, tmp_path):
+    """The notebook on the public GSM8K matrix with the coverage rule off reproduces K = 2, n = 681 (spec §5 item 17)."""
+    from capfront_lib import runner
+
+    p = shared_data / "ZeroEval" / "gsm8k_correct.csv"
+    if not p.is_file():
+        pytest.skip(f"{p} absent")
+    runner.run_chapter(STEM, [("outcomes_path", str(p)), ("min_model_coverage", "0.0"), ("real_data", "off")],
+                       output=tmp_path / "nb.ipynb", results_dir=tmp_path)
+    res = json.loads((tmp_path / "results.json").read_text())
+    Y = pd.read_csv(p, index_col="id").dropna().to_numpy(float).T
+    assert (res["m"], res["n"], res["K"]) == (42, 681, 2) == (Y.shape[0], Y.shape[1], int(np.sum(Y.sum(0) == 0)))
+    assert res["n_resolvable"] == 18 and abs(res["U"] - 0.056) < 5e-4

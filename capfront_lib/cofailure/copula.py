@@ -408,7 +408,14 @@ def orthant_sov(S, t, n_draws: int, rng: np.random.Generator, n_rand: int = 8, j
     order = np.argsort(t)
     St = S[np.ix_(order, order)]
     tt = t[order]
-    L = np.linalg.cholesky((St + St.T) / 2 + jitter * np.eye(m))
+    St = (St + St.T) / 2
+    try:
+        L = np.linalg.cholesky(St + jitter * np.eye(m))
+    except np.linalg.LinAlgError:  # PSD but singular to rounding (e.g. a Higham projection): lift tiny eigenvalues
+        w, V = np.linalg.eigh(St)
+        A = (V * np.maximum(w, 1e-9)) @ V.T
+        d = np.sqrt(np.diag(A))
+        L = np.linalg.cholesky(A / np.outer(d, d) + jitter * np.eye(m))
     per = max(int(n_draws) // int(n_rand), 16)
     per = 1 << int(np.ceil(np.log2(per)))
     ests = []
