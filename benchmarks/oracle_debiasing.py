@@ -106,7 +106,7 @@ def bench_pgm():
         gp, curve = est.subsample_curve_exact(w.s, w.G)
         (e11, e12), t_ex = timed(lambda: (est.fit_extrapolation(gp, curve, "11", fixed_lambda=0.5).a_inf,
                                           est.fit_extrapolation(gp, curve, "12").a_inf))
-        print(f"[pgm] world {seed}: ADVI fit {t:.1f} s{" (includes graph compilation)" if seed == 0 else ""}, error {fit.o_plugin - o:+.4f}; "
+        print(f"[pgm] world {seed}: ADVI fit {t:.1f} s{' (includes graph compilation)' if seed == 0 else ''}, error {fit.o_plugin - o:+.4f}; "
               f"extrapolation {t_ex:.3f} s, errors (11) {e11 - o:+.4f}, (12) {e12 - o:+.4f}; naive {est.oracle_value(w.phibar) - o:+.4f}")
 
 
