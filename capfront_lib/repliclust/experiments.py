@@ -15,7 +15,6 @@ import pandas as pd
 from scipy import stats
 
 from .archetype import Archetype, curve_archetype_params, sample_mixture_model
-from .centers import place_centers
 from .distributions import FAMILIES
 from .overlap import c2c_overlap, exact_overlap, lda_axis, lda_overlap, minimax_threshold, exact_q
 from .postprocess import distort
