@@ -401,3 +401,21 @@ def test_explorer_panel_builds_and_callbacks_run():
     tab.children[0].children[0].value = 5  # L slider
     tab.children[1].children[0].value = 0.5  # alpha slider
     tab.children[3].children[0].value = 2  # entropy step
+
+
+def test_correlated_generations_keep_marginals():
+    rng = np.random.default_rng(31)
+    w = sim.simulate_world(rng, 400, 3, 2, 40, gen_corr=0.6)
+    # marginals: the per-(n,l) success rate is unbiased for pi (z-test on the pooled residual)
+    resid = (w.s - w.G * w.pi).sum()
+    sd = math.sqrt((w.G * w.pi * (1 - w.pi)).sum())
+    assert abs(resid) < 4 * sd * math.sqrt(1 + 0.6 * 3)  # loose: within-round correlation inflates the variance
+    # within-round correlation between models is positive
+    x = w.Q - w.pi[..., None]
+    c01 = np.mean(x[:, 0, :] * x[:, 1, :])
+    assert c01 > 0.02
+    w0 = sim.simulate_world(np.random.default_rng(31), 400, 3, 2, 40)
+    x0 = w0.Q - w0.pi[..., None]
+    assert abs(np.mean(x0[:, 0, :] * x0[:, 1, :])) < 0.01
+    with pytest.raises(ValueError, match="gen_corr"):
+        sim.simulate_world(rng, 10, 2, 1, 2, gen_corr=1.0)

@@ -271,6 +271,7 @@ def validate_parameters(p: dict) -> dict:
     ck.check_float("price_apt_corr", p["price_apt_corr"], minimum=-1, maximum=1)
     ck.check_float("cost_prompt_sd", p["cost_prompt_sd"], minimum=0)
     ck.check_float("cost_noise_sd", p["cost_noise_sd"], minimum=0)
+    ck.check_float("gen_corr", p["gen_corr"], minimum=0, maximum=1, strict_max=True)
     if not p["bias_L_list"] or any((not isinstance(L, int)) or L < 1 for L in p["bias_L_list"]):
         raise ValueError(f"parameter 'bias_L_list' must be a non-empty list of positive integers, got {p['bias_L_list']!r}")
     if not p["bias_p_list"] or any(not (0 <= x <= 1) for x in p["bias_p_list"]):

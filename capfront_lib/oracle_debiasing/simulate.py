@@ -97,11 +97,16 @@ def simulate_world(
     cost_prompt_sd: float = 0.3,
     cost_noise_sd: float = 0.6,
     keep_tensors: bool = True,
+    gen_corr: float = 0.0,
 ) -> World:
     """Draw a world from eqs. (13)-(17) with the multiplicative link pi = (1 - D_n) A_{T_n, l}.
 
     Quality counts s_nl ~ Binomial(G, pi_nl) (eq. 9's sufficient statistic). Costs follow the spec's
     simulator: C_nlg = price_l exp(u_n) LogNormal(-s^2/2, s), so E C_nlg = price_l exp(u_n) exactly.
+
+    ``gen_corr`` = rho > 0 correlates the models within a round (spec's "shared per-round Gaussian
+    latent"): phi_nlg = 1[sqrt(rho) z_ng + sqrt(1-rho) e_nlg < Phi^-1(pi_nl)], which keeps every
+    marginal Bernoulli(pi_nl) but needs the per-generation tensor (no binomial shortcut).
     """
     for name, v, lo in (("n_prompts", n_prompts, 1), ("n_models", n_models, 2), ("n_topics", n_topics, 1), ("n_gens", n_gens, 1)):
         if int(v) != v or v < lo:
@@ -118,13 +123,22 @@ def simulate_world(
     A = rng.beta(aA, bA, (K, L))
     T = draw_topics(rng, theta, N)
     pi = (1.0 - D)[:, None] * A[T]
-    s = rng.binomial(G, pi)
+    if not 0.0 <= gen_corr < 1.0:
+        raise ValueError(f"gen_corr must be in [0, 1), got {gen_corr}")
+    Qcorr = None
+    if gen_corr > 0:
+        z = rng.standard_normal((N, 1, G))
+        e = rng.standard_normal((N, L, G))
+        Qcorr = (np.sqrt(gen_corr) * z + np.sqrt(1 - gen_corr) * e < stats.norm.ppf(pi)[..., None]).astype(float)
+        s = Qcorr.sum(axis=2).astype(np.int64)
+    else:
+        s = rng.binomial(G, pi)
     price = assign_prices(rng, theta @ A, price_log10, price_apt_corr)
     u = rng.normal(0.0, cost_prompt_sd, N)
     muC = price[None, :] * np.exp(u)[:, None]
     Q = C = None
     if keep_tensors:
-        Q = counts_to_tensor(s, G, rng)
+        Q = Qcorr if Qcorr is not None else counts_to_tensor(s, G, rng)
         sd = cost_noise_sd
         C = muC[..., None] * np.exp(rng.normal(-0.5 * sd**2, sd, (N, L, G)))
     return World(D=D, T=T, A=A, theta=theta, pi=pi, s=s, G=G, price=price, u=u, muC=muC, Q=Q, C=C)
