@@ -452,6 +452,16 @@ def test_copula_bootstrap_p_under_null():
     assert rej / 20 <= 0.2
 
 
+def test_copula_bootstrap_p_under_null_with_train_fit():
+    rng = np.random.default_rng(24)
+    rej = 0
+    for _ in range(15):
+        fit = M.gumbel_sample(100, 2.0, rng)
+        uv = M.gumbel_sample(200, 2.0, rng)
+        rej += gof.copula_gof(uv[:, 0], uv[:, 1], rng, n_boot=30, x_fit=fit[:, 0], y_fit=fit[:, 1])["p"] < 0.05
+    assert rej / 15 <= 0.2
+
+
 def test_marginal_cvm_correct_vs_wrong_family():
     rng = np.random.default_rng(19)
     truth = M.MixedBetaMarginal(0.05, 0.95, 0.0, 0.0, 0.4, 2, 5, 6, 2)
@@ -459,6 +469,16 @@ def test_marginal_cvm_correct_vs_wrong_family():
     test = truth.rvs(1000, rng)
     wrong = M.MixedBetaMarginal(0.05, 0.95, 0.0, 0.0, 1.0, 1, 1, 1, 1)  # uniform
     assert gof.marginal_sqrt_cvm(test, fitted) < 0.5 * gof.marginal_sqrt_cvm(test, wrong)
+
+
+def test_conditional_tau_masks_and_threshold():
+    rng = np.random.default_rng(25)
+    uv = M.gumbel_sample(400, 2.0, rng)
+    y = np.column_stack([np.r_[np.ones(300), np.zeros(100)], np.r_[np.ones(300), np.zeros(100)]]).astype(int)
+    r = gof.conditional_tau(uv[:, 0], uv[:, 1], y[:, 0], y[:, 1], min_n=150)
+    assert r["n_both_correct"] == 300 and r["n_both_wrong"] == 100
+    assert r["tau_both_correct"] == pytest.approx(stats.kendalltau(uv[:300, 0], uv[:300, 1]).statistic)
+    assert math.isnan(r["tau_both_wrong"])
 
 
 def test_sigma_tau_closed_form():

@@ -222,12 +222,13 @@ def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS
             col = f"pct_{base}"
             if col not in g or g[col].isna().all():
                 continue
-            per_cas = g.groupby(["k", "cascade"])[[col, f"auc_RT_vs_{base}", f"auc_{base}"]].mean().reset_index()
+            # cascades whose two curves share no cost range (AUC undefined) are left out and counted
+            per_cas = g.groupby(["k", "cascade"])[[col, f"auc_RT_vs_{base}", f"auc_{base}"]].mean().reset_index().dropna()
             for k, gk in list(per_cas.groupby("k")) + [("k>=3", per_cas[per_cas["k"] >= 3]), ("all", per_cas)]:
                 if len(gk) == 0:
                     continue
                 vals = gk[col].to_numpy()
-                reps = g[g["k"] == k][col].to_numpy() if isinstance(k, (int, np.integer)) else vals
+                reps = g[g["k"] == k][col].dropna().to_numpy() if isinstance(k, (int, np.integer)) else vals
                 sem_src = reps if len(vals) < 2 else vals
                 sem = float(np.std(sem_src, ddof=1) / np.sqrt(len(sem_src))) if len(sem_src) > 1 else float("nan")
                 try:

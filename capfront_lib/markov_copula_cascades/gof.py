@@ -56,9 +56,12 @@ def copula_gof(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_boot: i
                x_fit: np.ndarray | None = None, y_fit: np.ndarray | None = None) -> dict[str, float]:
     """Copula CvM statistic with a parametric-bootstrap p-value.
 
-    theta is estimated on (x_fit, y_fit) (training data, the thesis text) or on (x, y) (authors' code);
-    each bootstrap sample draws n pairs from Gumbel(theta_hat) (independence if theta_hat = 1),
-    re-estimates theta by tau and recomputes the statistic; p = mean(stat_b >= stat).
+    theta is estimated on (x_fit, y_fit) (training data, the thesis text) or on (x, y) (authors' code).
+    Each bootstrap replicate mirrors that split: it draws pairs from Gumbel(theta_hat) (independence if
+    theta_hat = 1), re-estimates theta by tau on a sample of the fitting size (a fresh training-size
+    sample when ``x_fit`` is given, else the test-size sample itself) and recomputes the statistic on n
+    test-size pairs; p = mean(stat_b >= stat). Mirroring the split keeps the test's size correct when
+    theta comes from separate training data.
     """
     if n_boot < 1:
         raise ValueError(f"gof_B must be >= 1, got {n_boot}")
@@ -68,7 +71,11 @@ def copula_gof(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_boot: i
     boot = np.empty(n_boot)
     for b in range(n_boot):
         uv = gumbel_sample(n, th, rng)
-        boot[b], _ = copula_cvm(uv[:, 0], uv[:, 1])
+        if x_fit is None:
+            boot[b], _ = copula_cvm(uv[:, 0], uv[:, 1])
+        else:
+            fit = gumbel_sample(len(x_fit), th, rng)
+            boot[b], _ = copula_cvm(uv[:, 0], uv[:, 1], fit_gumbel_theta(fit[:, 0], fit[:, 1]))
     return {"stat": stat, "theta": th, "p": float(np.mean(boot >= stat))}
 
 
@@ -126,3 +133,16 @@ def sigma_tau(n: int) -> float:
     if n < 2:
         raise ValueError("n must be >= 2")
     return float(np.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1))))
+
+
+def conditional_tau(phi_i: np.ndarray, phi_j: np.ndarray, y_i: np.ndarray, y_j: np.ndarray, min_n: int = 50) -> dict[str, float]:
+    """App. 2F: Kendall's tau of two models' confidences on queries both answer correctly / both get wrong.
+
+    Returns NaN (printed "?" in the thesis) where fewer than ``min_n`` queries qualify (sigma_tau(50) ~ 0.1).
+    """
+    out = {}
+    for name, mask in (("both_correct", (y_i == 1) & (y_j == 1)), ("both_wrong", (y_i == 0) & (y_j == 0))):
+        n = int(mask.sum())
+        out[f"n_{name}"] = n
+        out[f"tau_{name}"] = float(stats.kendalltau(phi_i[mask], phi_j[mask]).statistic) if n >= min_n else float("nan")
+    return out
