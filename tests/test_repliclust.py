@@ -22,7 +22,12 @@ from capfront_lib.repliclust.archetype import (
 )
 from capfront_lib.repliclust.centers import overlap_loss, place_centers
 from capfront_lib.repliclust.distributions import FAMILIES, abs_quantile, assign_families, sample_radial
-from capfront_lib.repliclust.experiments import empirical_minimax_error, score, summarise_benchmark
+from capfront_lib.repliclust.experiments import (
+    empirical_minimax_error,
+    overlap_datasets_study,
+    score,
+    summarise_benchmark,
+)
 from capfront_lib.repliclust.maxmin import (
     aspect_bounds,
     round_preserving_sum,
@@ -386,6 +391,16 @@ def test_sample_hyperparams_poisson_and_ranges():
 
 
 # ---------------------------------------------------------------------------------- experiments helpers
+
+
+def test_overlap_datasets_study_midpoints():
+    rng = np.random.default_rng(16)
+    df = overlap_datasets_study(4, [3], rng, ks=(4,))
+    assert list(df.columns) == ["p", "k", "target", "exact", "lda", "c2c"] and len(df) == 4
+    # each pair has exact <= LDA, C2C, and min/max over clusters preserve the order
+    assert (df.exact <= df.lda * (1 + 1e-12)).all() and (df.exact <= df.c2c * (1 + 1e-12)).all()
+    # LDA midpoint lies inside the constraint window [0.975 o, 1.025 o]
+    assert ((df.lda >= 0.975 * df.target * (1 - 1e-3)) & (df.lda <= 1.025 * df.target * (1 + 1e-3))).all()
 
 
 def test_score_noise_and_nan():
