@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .gof import copula_cvm, marginal_sqrt_cvm
 from .model import CascadeModel, expected_calibration_error, fit_calibrator, fit_cascade_model, fit_gumbel_theta
 from .simulate import SimulatedData, Truth, balanced_subsample, simulate
 from .tuning import Curve, auc_pair, grid_search, pct_change, route, tune_bo, tune_rt
@@ -175,11 +176,14 @@ def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.n
 def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int, n_train: int, n_train_low: int,
                       n_test: int, n_reps: int, rng: np.random.Generator, sweep: dict, grid_levels: int = 40,
                       bo: dict | None = None, miscal_a: Sequence[float] | None = None, miscal_b: Sequence[float] | None = None,
-                      cert_rate: Sequence[float] | None = None, u_grid: int = 801, progress=lambda x: x) -> pd.DataFrame:
+                      cert_rate: Sequence[float] | None = None, u_grid: int = 801, progress=lambda x: x,
+                      gof_n: int = 1000) -> pd.DataFrame:
     """RT vs GS (soft, hard) [vs BO] on all sub-cascades of models 0..k_max-1, for n_train and n_train_low.
 
     Each replicate draws a fresh training pool of ``n_train`` queries; the low-sample set is a balanced
     subsample of it (one correct + one incorrect example per model per round, <= ``n_train_low``).
+    Each row also carries the cascade's mean marginal sqrt(CvM) and mean adjacent-pair copula sqrt(n)CvM
+    on ``gof_n`` test points (Fig. 2.8; averaged over the k-1 pairs, not divided by k as printed).
     """
     if pipeline not in ("phi", "raw"):
         raise ValueError(f"pipeline must be 'phi' or 'raw', got {pipeline!r}")
@@ -202,10 +206,17 @@ def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int
             else:
                 tr_phi, te_phi, n_pen = tr.phi, test.phi, 0
             model = fit_cascade_model(tr_phi, tr.cost.mean(axis=0), u_grid=u_grid)
+            # Fig. 2.8 diagnostics: misfit of each fitted marginal and pairwise copula on (a subsample of) test
+            sub = rng.choice(te_phi.shape[0], size=min(gof_n, te_phi.shape[0]), replace=False)
+            m_cvm = [marginal_sqrt_cvm(te_phi[sub, j], model.marginals[j]) for j in range(k_max)]
+            c_cvm = {(i, j): copula_cvm(te_phi[sub, i], te_phi[sub, j], float(model.theta[i, j]))[0]
+                     for i in range(k_max) for j in range(i + 1, k_max)}
             for cas in cascades:
                 row, _ = compare_cascade(cas, model, tr_phi, tr.y, tr.cost, te_phi, test.y, test.cost, rng, sweep,
                                          grid_levels, bo)
-                row.update({"rep": rep, "regime": regime, "n_train_used": int(idx.size), "n_penalised_calibrators": n_pen})
+                row.update({"rep": rep, "regime": regime, "n_train_used": int(idx.size), "n_penalised_calibrators": n_pen,
+                            "mean_marginal_cvm": float(np.mean([m_cvm[j] for j in cas])),
+                            "mean_copula_cvm": float(np.mean([c_cvm[(a, b)] for a, b in zip(cas[:-1], cas[1:])]))})
                 rows.append(row)
     return pd.DataFrame(rows)
 

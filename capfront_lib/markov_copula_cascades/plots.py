@@ -154,6 +154,25 @@ def fig_gains(summary: pd.DataFrame, regimes: Sequence[str], baselines: Sequence
     return fig
 
 
+def fig_sensitivity(df: pd.DataFrame, base: str = "GS-soft"):
+    """Fig. 2.8: per-cascade %Delta AUC vs mean marginal sqrt(CvM) and mean copula sqrt(n)CvM, coloured by k."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=True)
+    col = f"pct_{base}"
+    for ax, x, label in ((axes[0], "mean_marginal_cvm", "mean marginal √CvM of the cascade's models"),
+                         (axes[1], "mean_copula_cvm", "mean copula √n·CvM of adjacent pairs")):
+        for regime, marker in (("n_train", "o"), ("n_train_low", "^")):
+            g = df[df["regime"] == regime]
+            sc = ax.scatter(g[x], g[col], c=g["k"], cmap="viridis", vmin=2, vmax=max(3, int(df["k"].max())), marker=marker,
+                            s=22, alpha=0.8, label=regime.replace("_", " "))
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel(label)
+    axes[0].set_ylabel(f"%Δ AUC of RT vs {base}")
+    axes[0].legend(fontsize=7)
+    fig.colorbar(sc, ax=axes, label="cascade length k")
+    fig.suptitle(f"Sensitivity of RT's gain to model misfit (one point per cascade and replicate) [{source_note('simulated')}]", fontsize=10)
+    return fig
+
+
 def fig_runtime(rt: pd.DataFrame):
     """F7 (Fig. 2.9): seconds and objective evaluations vs k (semilog) and vs resolution (log-log)."""
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
