@@ -1,7 +1,7 @@
 """The co-failure certificate report (spec §2.18): ``certificate()`` and its text rendering.
 
 ``capfront certificate`` is a thin wrapper around :func:`certificate`; the JSON keys are documented
-in ``docs_certificate.md`` next to this file and are stable (``schema_version`` 1).
+in the README (section on ``capfront certificate``) and are stable (``schema_version`` 1).
 """
 
 from __future__ import annotations
