@@ -14,16 +14,7 @@ import time
 import numpy as np
 
 import capfront_lib.economic_evaluation as ee
-
-
-def timeit(fn, repeat=3):
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+from _timing import best_of as timeit
 
 
 def naive_curves(cd, thr, lE, lL):

@@ -18,15 +18,12 @@ import numpy as np
 from capfront_lib.human_in_the_loop import metrics as mt
 from capfront_lib.human_in_the_loop import sim
 from capfront_lib.human_in_the_loop import systems as sy
+from _timing import best_of as _best_of
 
 
 def best_of(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return _best_of(fn, repeat)[0]
+
 
 
 def local_linear_loop(x, y, grid, h):

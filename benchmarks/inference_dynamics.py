@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capfront_lib.inference_dynamics import InferenceDynamicsRouter, MetadataTagger, Tags, beta_sweep, choose  # noqa: E402
+from _timing import best_of
 
 
 def load():
@@ -84,15 +85,6 @@ def naive_route(index_tags, Y, C, new_tags, alpha=0.5, beta=0.0, gamma=1.0, delt
                     score[t] += g * ws[j] * row[t]
         out[q] = int(np.argmax(score))
     return out
-
-
-def best_of(f, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = f()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 
@@ -22,16 +23,11 @@ from capfront_lib.markov_copula_cascades import experiments as X
 from capfront_lib.markov_copula_cascades import model as M
 from capfront_lib.markov_copula_cascades import simulate as S
 from capfront_lib.markov_copula_cascades import tuning as T
+from functools import partial
 
+from _timing import best_of
 
-def timeit(fn, repeat: int = 1):
-    best = float("inf")
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+timeit = partial(best_of, repeat=1)
 
 
 def main() -> None:

@@ -20,16 +20,7 @@ from threadpoolctl import threadpool_limits
 from capfront_lib.repliclust.archetype import benchmark_archetypes, sample_mixture_model
 from capfront_lib.repliclust.overlap import exact_q, exact_q_direct
 from capfront_lib.repliclust.postprocess import distort
-
-
-def timeit(fn, repeat=3):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+from _timing import best_of as timeit
 
 
 def per_pair_reference(mu1, mu2, S1, S2):
