@@ -23,7 +23,6 @@ from capfront_lib.markov_copula_cascades import experiments as X
 from capfront_lib.markov_copula_cascades import model as M
 from capfront_lib.markov_copula_cascades import simulate as S
 from capfront_lib.markov_copula_cascades import tuning as T
-from functools import partial
 
 from _timing import best_of
 
