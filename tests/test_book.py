@@ -31,6 +31,15 @@ CHROMIUM_ARGS = [
 
 pytestmark = pytest.mark.book
 
+# Text of the page outside code blocks and rendered math: raw TeX there means MathJax did not parse it.
+RAW_TEX_JS = r"""() => {
+  const main = (document.querySelector('main') || document.body).cloneNode(true);
+  main.querySelectorAll('pre, code, .highlight, mjx-container, script, style, .cell_input').forEach(e => e.remove());
+  const text = main.textContent;
+  const m = text.match(/.{0,40}(\\(mathbb|frac|sum|int|alpha|beta|theta|mathrm|text|le|ge)\b|\$\$).{0,40}/);
+  return m ? m[0] : null;
+}"""
+
 
 def toc_files() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -133,6 +142,9 @@ def test_every_page_in_a_browser(server):
             text = page.inner_text("main") if page.query_selector("main") else page.inner_text("body")
             if "Traceback (most recent call last)" in text or page.query_selector(".output.traceback"):
                 problems.append(f"{f}: a notebook output holds a traceback")
+            raw_tex = page.evaluate(RAW_TEX_JS)
+            if raw_tex:
+                problems.append(f"{f}: math left unrendered (raw TeX in the page text): {raw_tex}")
             is_chapter = f.startswith("book/chapters/")
             if is_chapter:
                 n_math = page.eval_on_selector_all("mjx-container", "els => els.length")
