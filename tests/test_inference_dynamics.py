@@ -668,3 +668,82 @@ def test_other_policy_and_score_norm_ablations():
     np.testing.assert_allclose(s[0], [0.0, 1.0], atol=1e-12)
     with pytest.raises(ValueError, match="score_norm"):
         r_mm.decompose([Tags(["A"])])
+
+
+# ------------------------------------------------------------------------------------------ held-out categories
+
+
+def test_category_folds_partition():
+    from capfront_lib.inference_dynamics.realdata import category_folds
+
+    cats = ["g", "a", "c", "b", "f", "e", "d", "a", "c"]
+    assert category_folds(cats, 7) == [["a"], ["b"], ["c"], ["d"], ["e"], ["f"], ["g"]]  # leave-one-out, sorted
+    f3 = category_folds(cats, 3, seed=5)
+    flat = [c for f in f3 for c in f]
+    assert sorted(flat) == list("abcdefg") and len(flat) == 7  # disjoint and covering
+    assert sorted(len(f) for f in f3) == [2, 2, 3]
+    assert f3 == category_folds(list(reversed(cats)), 3, seed=5)  # deterministic, order-free
+    for bad in (1, 8, 2.0):
+        with pytest.raises(ValueError, match="n_folds"):
+            category_folds(cats, bad)
+
+
+def _two_skill_log(n_per=20):
+    """Categories algebra/geometry need Reasoning (model 'r' strong: 18/20 vs 10/20), history/law need
+    Knowledge Retrieval (model 'k' strong). Equal costs."""
+    from capfront_lib.inference_dynamics.realdata import RealLog
+
+    cats = ["algebra", "geometry", "history", "law"]
+    rows, Y = [], []
+    for c in cats:
+        reasoning = c in ("algebra", "geometry")
+        for j in range(n_per):
+            good, weak = float(j < 18), float(j < 10)
+            Y.append([good, weak] if reasoning else [weak, good])
+            rows.append({"id": f"{c}{j}", "category": c, "cap": "Reasoning" if reasoning else "Knowledge Retrieval"})
+    items = pd.DataFrame(rows)
+    Y = np.array(Y)
+    log = RealLog(items, Y, np.full_like(Y, 1e-3), ["r", "k"], pd.DataFrame(), "toy")
+    tags = [Tags([c], [cap]) for c, cap in zip(items["category"], items["cap"])]
+    return log, tags
+
+
+def test_heldout_category_eval_capabilities_carry_over():
+    from capfront_lib.inference_dynamics.realdata import heldout_category_eval
+
+    log, tags = _two_skill_log()
+    pf, po = heldout_category_eval(log, tags, [["geometry", "law"]], n_boot=300, seed=1)
+    r = pf.iloc[0]
+    # held-out knowledge is unseen -> 'Other' (no index support: global means, equal for both models)
+    assert r["share_all_other"] == 1.0
+    assert r["knowledge_avg"] == pytest.approx(0.7, abs=1e-12)  # tie -> first model everywhere
+    # capabilities transfer: geometry -> 'r', law -> 'k', 0.9 on both; best single 0.7 (tie, first model)
+    assert r["capability_avg"] == pytest.approx(0.9, abs=1e-12)
+    assert r["mixed_avg"] == pytest.approx(0.9, abs=1e-12)
+    assert r["best_single"] == "r" and r["best_single_avg"] == pytest.approx(0.7, abs=1e-12)
+    assert r["diff"] == pytest.approx(0.2, abs=1e-12) and r["ci_low"] > 0 and r["ci_high"] >= r["diff"]
+    assert r["n_eval"] == 40 and r["top_routed_share"] == 0.5
+    assert not po["covers_all_items"] and po["n_eval"] == 40
+    assert po["router_avg"] == pytest.approx(0.9, abs=1e-12) and po["diff"] == pytest.approx(0.2, abs=1e-12)
+
+
+def test_heldout_category_eval_leave_one_out_pooled():
+    from capfront_lib.inference_dynamics.realdata import category_folds, heldout_category_eval
+
+    log, tags = _two_skill_log()
+    folds = category_folds(log.items["category"], 4)
+    pf, po = heldout_category_eval(log, tags, folds, n_boot=100)
+    assert list(pf["categories"]) == ["algebra", "geometry", "history", "law"]
+    # one category per fold: the best single of the fold is that category's specialist -> the router ties it
+    gb = pd.DataFrame(log.Y, columns=log.models).groupby(log.items["category"].to_numpy()).mean()
+    np.testing.assert_allclose(pf["best_single_avg"], gb.max(axis=1).to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pf["diff"], 0.0, atol=1e-12)
+    assert po["covers_all_items"] and po["folds_equal_best"] == 4 and po["mean_fold_diff"] == pytest.approx(0.0, abs=1e-12)
+    assert po["best_single_avg"] == pytest.approx(gb.mean(axis=0).max(), abs=1e-12)  # 0.7
+    assert po["router_avg"] == pytest.approx(0.9, abs=1e-12) and po["ci_low"] > 0
+    with pytest.raises(ValueError, match="disjoint"):
+        heldout_category_eval(log, tags, [["law"], ["law", "history"]])
+    with pytest.raises(ValueError, match="do not occur"):
+        heldout_category_eval(log, tags, [["physics"]])
+    with pytest.raises(ValueError, match="empty"):
+        heldout_category_eval(log, tags, [["algebra", "geometry", "history", "law"]])

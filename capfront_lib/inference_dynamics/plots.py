@@ -187,3 +187,23 @@ def explorer_grid(cells: Sequence[dict], *, source: Source = "simulated", models
     fig.suptitle(f"Explorer grid: selection shares under different router settings [{source_note(source)}]")
     fig.tight_layout()
     return fig
+
+
+def heldout_category_plot(per_fold: dict[str, pd.DataFrame], *, source: Source = "public data"):
+    """One panel per pool: router − best single of the fold (points) with its paired bootstrap CI, one row per
+    held-out fold of whole categories (``per_fold[name]`` = rows of :func:`realdata.heldout_category_eval`)."""
+    k = len(per_fold)
+    n = max(len(v) for v in per_fold.values())
+    fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 0.32 * n + 1.8), squeeze=False, sharex=True)
+    for ax, (name, pf) in zip(axes[0], per_fold.items()):
+        y = np.arange(len(pf))[::-1]
+        d, lo, hi = 100 * pf["diff"], 100 * pf["ci_low"], 100 * pf["ci_high"]
+        col = np.where(pf["ci_high"] < 0, "C3", np.where(pf["ci_low"] > 0, "C2", "C0"))
+        for yi, di, l, h, c in zip(y, d, lo, hi, col):
+            ax.errorbar(di, yi, xerr=[[di - l], [h - di]], fmt="o", capsize=3, color=c)
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(y, pf["categories"], fontsize=8)
+        ax.set_xlabel("router − best single of the fold (points, 95% CI)")
+        titled(ax, f"Held-out categories: {name}", source)
+    fig.tight_layout()
+    return fig

@@ -265,3 +265,138 @@ def from_evallog(log, *, cost_per_query_usd: float | None = None) -> RealLog:
     items = pd.DataFrame({"id": list(log.query_ids), "category": log.categories.reindex(log.query_ids).astype(str).to_numpy()})
     prices = pd.DataFrame(index=pd.Index(log.models, name="model"))
     return RealLog(items, Y, C, list(log.models), prices, f"{log.source}: {log.n_queries} queries x {log.n_models} models")
+
+
+# ---------------------------------------------------------------------------------------------
+# out-of-distribution evaluation with whole categories held out (issue: "held-out categories")
+
+
+def category_folds(categories: Sequence[str], n_folds: int, seed: int = 0) -> list[list[str]]:
+    """Partition the distinct ``categories`` into ``n_folds`` disjoint folds of (nearly) equal size.
+
+    The sorted categories are permuted with ``seed`` and dealt round-robin; ``n_folds`` equal to the
+    number of categories gives leave-one-category-out in sorted order (no permutation). Each fold's
+    categories are returned sorted.
+    """
+    cats = sorted({str(c) for c in categories})
+    if not isinstance(n_folds, (int, np.integer)) or not 2 <= n_folds <= len(cats):
+        raise ValueError(f"n_folds must be an integer between 2 and the number of categories ({len(cats)}), got {n_folds!r}")
+    if n_folds == len(cats):
+        return [[c] for c in cats]
+    perm = [cats[i] for i in np.random.default_rng(seed).permutation(len(cats))]
+    return [sorted(perm[k::n_folds]) for k in range(n_folds)]
+
+
+def consolidate_split(tags: Sequence, ev: np.ndarray, *, threshold: float = 0.6, min_freq: int = 10):
+    """Consolidate knowledge labels on the index part of a split (``ev`` = evaluation mask) and map the
+    evaluation part with the fitted consolidator (unseen labels -> a similar index leader or ``'Other'``).
+
+    Returns ``(index_tags, eval_tags, consolidator)``; capabilities are passed through unchanged.
+    """
+    from capfront_lib.inference_dynamics.scoring import Tags
+    from capfront_lib.inference_dynamics.tagging import KnowledgeConsolidator
+
+    ev = np.asarray(ev, bool)
+    if len(ev) != len(tags):
+        raise ValueError(f"ev has {len(ev)} entries for {len(tags)} tag lists")
+    t_i = [t for t, e in zip(tags, ev) if not e]
+    t_e = [t for t, e in zip(tags, ev) if e]
+    cons = KnowledgeConsolidator(threshold=threshold, min_freq=min_freq)
+    ki = cons.fit_transform([t.knowledge for t in t_i])
+    ke = cons.transform([t.knowledge for t in t_e])
+    return ([Tags(k, t.capabilities) for k, t in zip(ki, t_i)], [Tags(k, t.capabilities) for k, t in zip(ke, t_e)], cons)
+
+
+def heldout_category_eval(
+    log: RealLog,
+    tags: Sequence,
+    folds: Sequence[Sequence[str]],
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.0,
+    gamma: float = 1.0,
+    delta: float = 1.0,
+    n_boot: int = 200,
+    seed: int = 0,
+    sim_threshold: float = 0.6,
+    min_freq: int = 10,
+    router_kwargs: dict | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Hold out each fold of whole categories in turn: profile on the other categories, route the fold.
+
+    Per fold (one row): held-out categories, evaluation size, best single model of the fold in hindsight
+    (macro accuracy over the fold's categories) and its accuracy, best model on the index part, the mixed
+    router, routing by knowledge / by capability, expected random, hindsight oracle, the paired bootstrap
+    difference mixed - best single with its CI (stratified by category), the share of evaluation queries
+    whose knowledge list is entirely ``'Other'``, the number of index queries holding ``'Other'`` (its
+    profile's support), the most chosen model and the share routed to the most chosen model.
+
+    Pooled (the dict): every item is evaluated exactly once when the folds partition the categories, so
+    the per-fold router decisions form one cross-fitted router over all categories; it is compared with
+    the best single model over all categories (macro over categories), with a paired bootstrap CI;
+    ``mean_fold_diff`` is the mean over folds of (router - best single *of that fold*).
+    """
+    from capfront_lib.inference_dynamics.experiments import evaluate_methods
+
+    cats = log.items["category"].astype(str).to_numpy()
+    flat = [c for f in folds for c in f]
+    if len(set(flat)) != len(flat):
+        raise ValueError("folds must be disjoint (a category occurs in two folds)")
+    unknown = sorted(set(flat) - set(cats))
+    if unknown:
+        raise ValueError(f"folds: categories {unknown} do not occur in the log")
+    n, T = log.Y.shape
+    models = list(log.models)
+    pooled_choice = np.full(n, -1)
+    rows = []
+    for k, fold in enumerate(folds):
+        ev = np.isin(cats, list(fold))
+        if ev.all() or not ev.any():
+            raise ValueError(f"fold {list(fold)} leaves an empty index or evaluation set")
+        ti, te, _ = consolidate_split(tags, ev, threshold=sim_threshold, min_freq=min_freq)
+        g = cats[ev]
+        res = evaluate_methods(ti, log.Y[~ev], log.C[~ev], te, log.Y[ev], log.C[ev], models, g, alpha=alpha, beta=beta,
+                               gamma=gamma, delta=delta, seed=seed + k, router_kwargs=router_kwargs)
+        ch = res.choices["InferenceDynamics (mixed)"]
+        Ye = log.Y[ev]
+        d, lo, hi = paired_bootstrap(Ye[np.arange(len(ch)), ch], Ye[:, res.best_hindsight], n_boot=n_boot, seed=seed + k, groups=g)
+        pooled_choice[ev] = ch
+        counts = np.bincount(ch, minlength=T)
+        tab = res.table
+        rows.append({
+            "fold": k,
+            "categories": " + ".join(fold),
+            "n_eval": int(ev.sum()),
+            "best_single": models[res.best_hindsight],
+            "best_single_avg": float(tab.loc["Best single (hindsight)", "avg"]),
+            "best_on_index": models[res.best_index],
+            "mixed_avg": float(tab.loc["InferenceDynamics (mixed)", "avg"]),
+            "knowledge_avg": float(tab.loc["Routing by Knowledge", "avg"]),
+            "capability_avg": float(tab.loc["Routing by Capability", "avg"]),
+            "random_expected_avg": float(tab.loc["Random (expected)", "avg"]),
+            "oracle_avg": float(tab.loc["Oracle (hindsight)", "avg"]),
+            "diff": d, "ci_low": lo, "ci_high": hi,
+            "share_all_other": float(np.mean([all(x == "Other" for x in t.knowledge) for t in te])),
+            "n_index_other": int(sum("Other" in t.knowledge for t in ti)),
+            "top_routed": models[int(np.argmax(counts))],
+            "top_routed_share": float(counts.max() / len(ch)),
+        })
+    per_fold = pd.DataFrame(rows)
+    covered = pooled_choice >= 0
+    pooled: dict = {"n_folds": len(folds), "n_eval": int(covered.sum()), "covers_all_items": bool(covered.all())}
+    if covered.any():
+        Yc, gc = log.Y[covered], cats[covered]
+        chc = pooled_choice[covered]
+        macro = pd.DataFrame(Yc, columns=models).groupby(gc).mean().mean(axis=0)
+        best = int(np.argmax(macro.to_numpy()))
+        d, lo, hi = paired_bootstrap(Yc[np.arange(len(chc)), chc], Yc[:, best], n_boot=n_boot, seed=seed + len(folds), groups=gc)
+        pooled.update({
+            "router_avg": float(pd.Series(Yc[np.arange(len(chc)), chc]).groupby(gc).mean().mean()),
+            "best_single": models[best], "best_single_avg": float(macro.iloc[best]),
+            "diff": d, "ci_low": lo, "ci_high": hi,
+            "folds_router_below_best": int((per_fold["ci_high"] < 0).sum()),
+            "folds_router_above_best": int((per_fold["ci_low"] > 0).sum()),
+            "folds_equal_best": int((per_fold["diff"] == 0).sum()),
+            "mean_fold_diff": float(per_fold["diff"].mean()),
+        })
+    return per_fold, pooled
