@@ -116,3 +116,19 @@ def test_pgm_functional_above_plugin(run):
     ps = pd.DataFrame(res["per_seed"])
     assert f is not None and f[1] <= f[0] <= f[2]
     assert f[0] >= ps["o_pgm"].iloc[0] - 1e-9
+
+
+def test_cost_estimates_vs_truth(run):
+    """Section 'Debiasing cost': the LogNormal cost PGM and the two-way least squares both pool L*G costs per
+    prompt, so their RMS log error (~.6/sqrt(60) = .08 in theory) must be far below the sample mean's (~.21)."""
+    res, _, _ = run
+    t = res["cost_estimate_table"]
+    naive, ls, pgm = (t[k]["rms_log_error"] for k in ("sample mean (naive)", "two-way least squares on log C",
+                                                      "LogNormal PGM (PyMC, ADVI)"))
+    G, L = res["world0"]["G"], res["world0"]["L"]
+    sd = 0.6  # the quick profile's cost_noise_sd
+    assert naive == pytest.approx(math.sqrt(math.expm1(sd**2) / G), rel=0.25)
+    for v in (ls, pgm):
+        assert v <= 1.4 * sd / math.sqrt(L * G) and v <= 0.5 * naive
+    assert abs(t["LogNormal PGM (PyMC, ADVI)"]["mean_log_error"]) <= 0.04
+    assert res["cost_bias_table"]["pgm"]["cost_usd"] > 0

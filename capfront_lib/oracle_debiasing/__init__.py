@@ -2,7 +2,7 @@
 
 Submodules: ``theory`` (bias of the naive oracle, eqs. 6-10), ``estimators`` (oracles, split bracket,
 subsampling/extrapolation eqs. 11-12, posthoc eqs. 22-23, reliability eq. 24, entropy eqs. 26-27),
-``frontier`` (eqs. 19-21), ``simulate`` (the PGM world and Appendix G), ``pgm`` (eqs. 13-18 by ADVI),
+``frontier`` (eqs. 19-21), ``simulate`` (the PGM world and Appendix G), ``pgm`` (eqs. 13-18 by ADVI, with the LogNormal cost model),
 ``published`` (Tables 1-6 checks), ``pipeline`` (one run = what the notebook shows), ``plots``, ``widgets``.
 """
 

@@ -24,6 +24,7 @@ __all__ = [
     "debiasing_table",
     "frontier_bundle",
     "cost_bias_table",
+    "cost_estimate_table",
     "kshot_table",
     "reliability_table",
     "counts_from_array",
@@ -160,11 +161,13 @@ def debiasing_table(results: list[SeedResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def frontier_bundle(w: sim.World, rng: np.random.Generator, *, pihat=None, B: int = 200, n_lambdas: int = 20,
+def frontier_bundle(w: sim.World, rng: np.random.Generator, *, pihat=None, muhat_c=None, B: int = 200, n_lambdas: int = 20,
                     form: str = "12", fit_kw: dict | None = None) -> dict:
     """True, naive, PGM and extrapolation frontiers (eqs. 19-21) of one world with the SOTA metrics (Tables 1-2).
 
-    PGM frontier: route and score with pihat and the two-way lognormal cost fit. Extrapolation frontier:
+    PGM frontier: route and score with pihat and ``muhat_c``, the expected cost of the LogNormal cost PGM
+    (``pgm.cost_pgm_expected``); when it is None, the closed-form two-way least-squares fit on log cost
+    (``simulate.cost_two_way_fit``) stands in. Extrapolation frontier:
     for n_lambdas trade-offs (from the naive frontier's breakpoints, plus lambda -> 0+), trace the routed
     quality and cost over G' by Monte Carlo subsets and extrapolate each coordinate with eq. (12).
     """
@@ -174,7 +177,10 @@ def frontier_bundle(w: sim.World, rng: np.random.Generator, *, pihat=None, B: in
     R_Q = 1.0
     R_C = float(np.ptp(w.C)) if w.C is not None else float(np.ptp(c_nv))
     fronts = {"true": fr.frontier_exact(q_true, c_true, R_Q=R_Q, R_C=R_C), "naive": fr.frontier_exact(q_nv, c_nv, R_Q=R_Q, R_C=R_C)}
-    muhat_c = sim.cost_two_way_fit(w.C)
+    muhat_c_ls = sim.cost_two_way_fit(w.C)
+    muhat_c = muhat_c_ls if muhat_c is None else np.asarray(muhat_c, dtype=float)
+    if muhat_c.shape != w.muC.shape:
+        raise ValueError(f"muhat_c must have shape {w.muC.shape}, got {muhat_c.shape}")
     if pihat is not None:
         fronts["pgm"] = fr.frontier_exact(pihat, muhat_c, R_Q=R_Q, R_C=R_C)
     # extrapolation frontier
@@ -198,7 +204,7 @@ def frontier_bundle(w: sim.World, rng: np.random.Generator, *, pihat=None, B: in
     return {"fronts": fronts, "metrics": metrics, "sota": S, "R_Q": R_Q, "R_C": R_C, "world": w, "q_sota": float(qm[S]), "c_sota": float(cm[S]),
             "q_sota_true": float(q_true.mean(axis=0)[S]), "c_sota_true": float(c_true.mean(axis=0)[S]),
             "model_q": qm, "model_c": cm, "lams": lams, "G_primes": gp, "route_cost": cs, "route_quality": qs,
-            "extrap_points": (c_inf, q_inf), "muhat_c": muhat_c, "shares": pd.DataFrame(shares)}
+            "extrap_points": (c_inf, q_inf), "muhat_c": muhat_c, "muhat_c_ls": muhat_c_ls, "shares": pd.DataFrame(shares)}
 
 
 def cost_bias_table(bundle: dict) -> pd.DataFrame:
@@ -210,6 +216,18 @@ def cost_bias_table(bundle: dict) -> pd.DataFrame:
         c, q = f.end
         rows.append({"oracle": name, "quality": q, "cost_usd": c, "quality_bias_pct": 100 * (q - t_q) / t_q,
                      "cost_bias_pct": 100 * (t_c - c) / t_c})
+    return pd.DataFrame(rows)
+
+
+def cost_estimate_table(muC_true, estimates: dict) -> pd.DataFrame:
+    """Error of per-(prompt, model) expected-cost estimates against the simulator's true mu^C: RMS and mean of
+    log(estimate / truth), mean relative error, and the largest |log ratio|."""
+    muC_true = np.asarray(muC_true, dtype=float)
+    rows = []
+    for name, est_c in estimates.items():
+        lr = np.log(np.asarray(est_c, dtype=float) / muC_true)
+        rows.append({"estimate": name, "rms_log_error": float(np.sqrt(np.mean(lr**2))), "mean_log_error": float(lr.mean()),
+                     "mean_rel_error_pct": float(100 * np.mean(np.expm1(lr))), "max_abs_log_error": float(np.abs(lr).max())})
     return pd.DataFrame(rows)
 
 
