@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -360,23 +361,16 @@ def build_book(
     unknown = [s for s in wanted if s not in all_stems]
     if unknown:
         raise RunnerError(f"unknown chapters {unknown}; chapters are {all_stems}")
-    book_dir = root / BOOK_CHAPTER_DIR
-    book_dir.mkdir(parents=True, exist_ok=True)
     if profile not in PROFILES:
         raise RunnerError(f"unknown profile {profile!r}; profiles are {list(PROFILES)}")
+    book_dir = root / BOOK_CHAPTER_DIR
+    book_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     tasks = [(s, profile, str(book_dir / f"{s}.ipynb"), str(root)) for s in wanted]
     runs: list[dict[str, Any]] = []
-    if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for r in pool.map(_run_for_build, tasks):
-                runs.append(r)
-                _report(r)
-                if "error" in r and not keep_going:
-                    break
-    else:
-        for t in tasks:
-            r = _run_for_build(t)
+    parallel = jobs > 1 and len(tasks) > 1
+    with ProcessPoolExecutor(max_workers=jobs) if parallel else nullcontext() as pool:
+        for r in (pool.map if parallel else map)(_run_for_build, tasks):
             runs.append(r)
             _report(r)
             if "error" in r and not keep_going:
@@ -393,9 +387,6 @@ def build_book(
                 if "error" in r:
                     errors[page] = r["error"]
     summary["notebook_seconds"] = time.perf_counter() - t0
-    timings = root / "results" / "build_timings.json"
-    timings.parent.mkdir(parents=True, exist_ok=True)
-    timings.write_text(json.dumps({r["chapter"]: r.get("seconds") for r in runs} | {"_profile": profile}, indent=2))
     if missing and html and not errors:
         errors["book"] = f"chapters {missing} have never been executed; run `capfront build` without --chapter first"
     if html and not errors:
@@ -406,9 +397,12 @@ def build_book(
             summary["html_error"] = str(err)
             errors["html"] = str(err)
         summary["html_seconds"] = time.perf_counter() - t1
-        timings.write_text(
-            json.dumps({r["chapter"]: r.get("seconds") for r in runs} | {"_html": summary["html_seconds"], "_profile": profile}, indent=2)
-        )
+    timings = {r["chapter"]: r.get("seconds") for r in runs} | {"_profile": profile}
+    if "html_seconds" in summary:
+        timings["_html"] = summary["html_seconds"]
+    timings_path = root / "results" / "build_timings.json"
+    timings_path.parent.mkdir(parents=True, exist_ok=True)
+    timings_path.write_text(json.dumps(timings, indent=2))
     if errors and raise_on_error:
         raise RunnerError("\n\n".join(errors.values()))
     return summary
