@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, optimize  # scipy.stats is imported lazily (slow import; CLI start-up)
 from scipy.special import log_ndtr, ndtr, ndtri
-from threadpoolctl import ThreadpoolController
+
+from ..core.threads import single_thread_blas
 
 __all__ = [
     "bvn_cdf",
@@ -39,14 +40,6 @@ __all__ = [
 ]
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
-_CONTROLLER: list = []
-
-
-def _blas_controller() -> ThreadpoolController:
-    """One cached threadpoolctl controller (building it scans the loaded libraries, ~15 ms)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
 _CLAMP = 1.0 - 1e-6
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
@@ -102,7 +95,7 @@ def pair_tables(Y) -> dict[str, np.ndarray]:
     M = (~np.isnan(A)).astype(np.float64)
     W = np.where(np.isnan(A), 0.0, 1.0 - A)
     # single-threaded BLAS: these products are small, and threaded OpenBLAS on a busy machine is ~50x slower
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with single_thread_blas():
         n = M @ M.T
         n11 = W @ W.T
         n1_ = W @ M.T

@@ -526,9 +526,13 @@ class CascadeModel:
     theta: np.ndarray
     costs: np.ndarray
     u_grid: int = 801
+    tabulate: bool = True
+    a_grid: int = 129
     copula_evaluations: int = field(default=0, repr=False)
     _grids: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
     _ycache: dict = field(default_factory=dict, repr=False)
+    _tables: dict = field(default_factory=dict, repr=False)
+    _compiled_cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         k = len(self.marginals)
@@ -542,6 +546,8 @@ class CascadeModel:
             raise ValueError("costs must be one finite non-negative number per model")
         if self.u_grid < 10:
             raise ValueError("u_grid must be >= 10")
+        if self.a_grid < 8:
+            raise ValueError("a_grid must be >= 8")
         self._grids = []
         for m in self.marginals:
             g = np.linspace(m.phi_min, m.phi_max, self.u_grid)
@@ -553,41 +559,100 @@ class CascadeModel:
         """Interior box constraints (phi_min + eps, phi_max - eps) for the k - 1 thresholds."""
         return [(self.marginals[i].phi_min + eps, self.marginals[i].phi_max - eps) for i in cascade[:-1]]
 
-    def _tail_integral(self, i: int, a: np.ndarray, theta: float, t: np.ndarray) -> np.ndarray:
+    def clear_cache(self) -> None:
+        """Forget the pre-tabulated integrals (for honest timing of a cold start)."""
+        self._ycache.clear()
+        self._tables.clear()
+        self._compiled_cache.clear()
+
+    def _a_nodes(self) -> np.ndarray:
+        """Nodes in a = P(previous model deferred): a = sin^2(pi s / 2) on a uniform s-grid (dense near 0 and 1)."""
+        s = np.linspace(0.0, 1.0, self.a_grid)
+        return np.sin(0.5 * np.pi * s) ** 2
+
+    def _yth(self, i: int, theta: float) -> np.ndarray:
+        """(-ln F_i(g_j))^theta on the phi-grid (cached)."""
+        yth = self._ycache.get((i, theta))
+        if yth is None:
+            with np.errstate(divide="ignore"):
+                yth = (-np.log(self._grids[i][1])) ** theta
+            self._ycache[(i, theta)] = yth
+        return yth
+
+    def _table(self, i: int, theta: float) -> np.ndarray:
+        """Tail table T[n, j] = int_{g_j}^{phi_max} C(a_n, F_i(phi)) dphi on the a-nodes x phi-grid (trapezoid).
+
+        The pre-tabulation of Algorithm 1 ("tabulated once, reused across lambda and sub-cascades");
+        values at other a come from 4-point Lagrange interpolation on the uniform s-grid of :meth:`_a_nodes`.
+        For theta = 1 the table is one row: C(a, v) = a v, so T(a, .) = a T(1, .) exactly.
+        """
+        key = (i, theta)
+        tab = self._tables.get(key)
+        if tab is None:
+            g, fg = self._grids[i]
+            if theta <= 1:
+                cg = fg[None, :]
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    xth = (-np.log(self._a_nodes()[:, None])) ** theta
+                    cg = np.exp(-((xth + self._yth(i, theta)[None, :]) ** (1.0 / theta)))
+            cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * np.diff(g)[None, :]
+            tab = np.concatenate([np.cumsum(cell[:, ::-1], axis=1)[:, ::-1], np.zeros((cg.shape[0], 1))], axis=1)
+            self._tables[key] = tab
+        return tab
+
+    def _grid_tail(self, i: int, a: np.ndarray, theta: float, j: np.ndarray) -> np.ndarray:
+        """int_{g_j}^{phi_max} C(a, F_i(phi)) dphi (trapezoid on the phi-grid) for rows a and node indices j."""
+        if theta <= 1:
+            return a * self._table(i, 1.0)[0, j]
+        if self.tabulate:
+            tab = self._table(i, theta)
+            n = self.a_grid - 1
+            x = np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))) * (2.0 / np.pi) * n  # position on the uniform s-grid
+            s0 = np.minimum(np.maximum(x.astype(np.int64) - 1, 0), n - 3)
+            r = x - s0 - 1.0  # in [-1, 2]; nodes at -1, 0, 1, 2
+            w = (-r * (r - 1) * (r - 2) / 6, (r + 1) * (r - 1) * (r - 2) / 2, -(r + 1) * r * (r - 2) / 2, (r + 1) * r * (r - 1) / 6)
+            return w[0] * tab[s0, j] + w[1] * tab[s0 + 1, j] + w[2] * tab[s0 + 2, j] + w[3] * tab[s0 + 3, j]
+        g, _ = self._grids[i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xth = (-np.log(a[:, None])) ** theta
+            cg = np.exp(-((xth + self._yth(i, theta)[None, :]) ** (1.0 / theta)))
+        cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * np.diff(g)[None, :]
+        tail = np.concatenate([np.cumsum(cell[:, ::-1], axis=1)[:, ::-1], np.zeros((a.size, 1))], axis=1)
+        return tail[np.arange(a.size), j]
+
+    def _compiled(self, cas: tuple[int, ...]) -> "_CompiledCascade":
+        """Stacked per-position parameters and tables of one cascade (small LRU cache)."""
+        comp = self._compiled_cache.pop(cas, None)
+        if comp is None:
+            comp = _CompiledCascade.build(self, cas)
+        self._compiled_cache[cas] = comp
+        while len(self._compiled_cache) > 8:
+            self._compiled_cache.pop(next(iter(self._compiled_cache)))
+        return comp
+
+    def _tail_integral(self, i: int, a: np.ndarray, theta: float, t: np.ndarray, b: np.ndarray) -> np.ndarray:
         """E[Phi_i 1{Phi_i > t} 1{U_prev <= a}] = a phi_max - t C(a, F(t)) - int_t^phi_max C(a, F(phi)) dphi.
 
-        Integration by parts of the Riemann-Stieltjes integral of Algorithm 1 (exact identity); the
-        remaining integral of the smooth integrand is done by the trapezoid rule on the phi-grid, with
-        the partial first cell treated exactly at t.
+        Integration by parts of the Riemann-Stieltjes integral of Algorithm 1 (exact identity); ``b`` is
+        F_i(t). The remaining integral of the smooth integrand is done by the trapezoid rule on the
+        phi-grid (read from a table over a when ``tabulate``, see :meth:`_table`), with the partial first
+        cell treated exactly at t.
         """
         m = self.marginals[i]
         g, fg = self._grids[i]
-        tc = np.clip(t, m.phi_min, m.phi_max)
-        b = m.cdf(t)
-        ca_t = gumbel_cdf(a, b, theta) if theta > 1 else a * b
-        A = a[:, None]
-        if theta > 1:
-            key = (i, theta)
-            yth = self._ycache.get(key)
-            if yth is None:
-                with np.errstate(divide="ignore"):
-                    yth = (-np.log(fg)) ** theta
-                self._ycache[key] = yth
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xth = (-np.log(A)) ** theta
-                cg = np.exp(-((xth + yth[None, :]) ** (1.0 / theta)))
-        else:
-            cg = A * fg[None, :]
+        tc = np.minimum(np.maximum(t, m.phi_min), m.phi_max)
+        j = np.minimum(np.searchsorted(g, tc, side="right"), g.size - 1)
         self.copula_evaluations += a.size
-        h = np.diff(g)
-        cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * h[None, :]
-        tail = np.concatenate([np.cumsum(cell[:, ::-1], axis=1)[:, ::-1], np.zeros((a.size, 1))], axis=1)
-        j = np.clip(np.searchsorted(g, tc, side="right"), 0, g.size - 1)
-        rows = np.arange(a.size)
-        f_tc = np.where(tc >= m.phi_max, fg[-1], m.cdf(tc))
-        ca_tc = gumbel_cdf(a, f_tc, theta) if theta > 1 else a * f_tc
-        partial = 0.5 * (g[j] - tc) * (ca_tc + cg[rows, j])
-        integral = np.where(tc >= m.phi_max, 0.0, tail[rows, j] + partial)
+        f_tc = np.where(t < m.phi_min, m.w_min, np.where(t >= m.phi_max, fg[-1], b))
+        if theta > 1:
+            ca_t = _gumbel_c(a, b, theta)
+            ca_tc = _gumbel_c(a, f_tc, theta)
+            cg_j = _gumbel_c(a, fg[j], theta)
+        else:
+            ca_t, ca_tc, cg_j = a * b, a * f_tc, a * fg[j]
+        partial = 0.5 * (g[j] - tc) * (ca_tc + cg_j)
+        integral = np.where(tc >= m.phi_max, 0.0, self._grid_tail(i, a, theta, j) + partial)
         return a * m.phi_max - tc * ca_t - integral
 
     def evaluate(self, cascade: Sequence[int], thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -607,31 +672,137 @@ class CascadeModel:
         if th.shape[1] != k - 1:
             raise ValueError(f"thresholds need {k - 1} columns for a cascade of length {k}, got {th.shape[1]}")
         n = th.shape[0]
-        ones = np.ones(n)
-        first = self.marginals[cas[0]]
-        p_defer = first.cdf(th[:, 0])
-        p_corr = self._tail_integral(cas[0], ones, 1.0, th[:, 0])  # a = 1: C(1, v) = v
-        cum = self.costs[cas[0]]
-        e_cost = (1 - p_defer) * cum
-        trans = p_defer.copy()
-        a = p_defer
-        for pos in range(1, k):
-            i, prev = cas[pos], cas[pos - 1]
-            theta = float(self.theta[min(prev, i), max(prev, i)])
-            t = th[:, pos] if pos < k - 1 else np.full(n, -np.inf)
-            b = self.marginals[i].cdf(t)
-            safe_a = np.where(a > 0, a, 1.0)
-            joint = gumbel_cdf(safe_a, b, theta) if theta > 1 else safe_a * b
-            p_i = np.where(a > 0, joint / safe_a, 0.0)
-            integ = np.where(a > 0, self._tail_integral(i, safe_a, theta, t) / safe_a, 0.0)
-            cum = cum + self.costs[i]
-            p_corr = p_corr + trans * integ
-            e_cost = e_cost + trans * (1 - p_i) * cum
-            trans = trans * p_i
-            a = self.marginals[i].cdf(t)
+        if self.tabulate:
+            p_corr, e_cost = self._compiled(tuple(cas)).evaluate(th)
+            self.copula_evaluations += n * k
+            if single:
+                return float(p_corr[0]), float(e_cost[0])
+            return p_corr, e_cost
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # reference path (no tables, one position at a time); F_i(phi_i) once per position; the last model always answers (t = -inf, F = 0)
+            F = [self.marginals[c].cdf(th[:, p]) for p, c in enumerate(cas[:-1])] + [np.zeros(n)]
+            t_all = [th[:, p] for p in range(k - 1)] + [np.full(n, -np.inf)]
+            p_defer = F[0]
+            p_corr = self._tail_integral(cas[0], np.ones(n), 1.0, t_all[0], F[0])  # a = 1: C(1, v) = v
+            cum = self.costs[cas[0]]
+            e_cost = (1 - p_defer) * cum
+            trans = p_defer
+            a = p_defer
+            for pos in range(1, k):
+                i, prev = cas[pos], cas[pos - 1]
+                theta = float(self.theta[min(prev, i), max(prev, i)])
+                b = F[pos]
+                pos_a = a > 0
+                safe_a = np.where(pos_a, a, 1.0)
+                joint = _gumbel_c(safe_a, b, theta) if theta > 1 else safe_a * b
+                p_i = np.where(pos_a, joint / safe_a, 0.0)
+                integ = np.where(pos_a, self._tail_integral(i, safe_a, theta, t_all[pos], b) / safe_a, 0.0)
+                cum = cum + self.costs[i]
+                p_corr = p_corr + trans * integ
+                e_cost = e_cost + trans * (1 - p_i) * cum
+                trans = trans * p_i
+                a = b
         if single:
             return float(p_corr[0]), float(e_cost[0])
         return p_corr, e_cost
+
+
+def _gumbel_c(u: np.ndarray, v: np.ndarray, theta: float) -> np.ndarray:
+    """Gumbel copula C_theta(u, v) without argument checks (hot path of Algorithm 1; theta > 1, u > 0).
+
+    v = 0 gives exp(-inf) = 0 and v = 1 gives u, as required; call inside ``np.errstate`` guards.
+    """
+    return np.exp(-(((-np.log(u)) ** theta + (-np.log(v)) ** theta) ** (1.0 / theta)))
+
+
+@dataclass
+class _CompiledCascade:
+    """Algorithm 1 for one cascade with every position evaluated at once (arrays of shape (k, m)).
+
+    All quantities of Proposition 2 at position i depend only on a = F_{i-1}(phi_{i-1}) and
+    b = F_i(phi_i), which are known before the recursion, so the k tail integrals, the k conditional
+    deferral probabilities and the k costs are computed in a fixed number of vectorised numpy calls;
+    only the running product of deferral probabilities is sequential (a cumulative product). Same
+    values as the position-by-position reference path of :meth:`CascadeModel.evaluate` (tests).
+    """
+
+    lo: np.ndarray  # (k-1, 1) marginal parameters of the thresholded positions
+    hi: np.ndarray
+    w_min: np.ndarray
+    w_max: np.ndarray
+    pi: np.ndarray
+    shapes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    t_lo: np.ndarray  # (k, 1) grids of the answering positions
+    t_hi: np.ndarray
+    t_wmin: np.ndarray
+    grids: np.ndarray  # (k, u_grid)
+    fgrids: np.ndarray  # (k, u_grid)
+    tables: np.ndarray  # (k, a_grid, u_grid)
+    theta: np.ndarray  # (k, 1), 1 at position 0
+    cum_cost: np.ndarray  # (k, 1)
+
+    @classmethod
+    def build(cls, model: "CascadeModel", cas: tuple[int, ...]) -> "_CompiledCascade":
+        k = len(cas)
+        col = lambda v: np.asarray(v, float)[:, None]  # noqa: E731
+        ms = [model.marginals[c] for c in cas]
+        th = [1.0] + [float(model.theta[min(cas[p - 1], cas[p]), max(cas[p - 1], cas[p])]) for p in range(1, k)]
+        th = [t if t > 1 else 1.0 for t in th]
+        return cls(col([m.phi_min for m in ms[:-1]]), col([m.phi_max for m in ms[:-1]]), col([m.w_min for m in ms[:-1]]),
+                   col([m.w_max for m in ms[:-1]]), col([m.pi for m in ms[:-1]]),
+                   tuple(col([getattr(m, f) for m in ms[:-1]]) for f in ("a1", "b1", "a2", "b2")),
+                   col([m.phi_min for m in ms]), col([m.phi_max for m in ms]), col([m.w_min for m in ms]),
+                   np.stack([model._grids[c][0] for c in cas]), np.stack([model._grids[c][1] for c in cas]),
+                   np.stack([model._table(c, t) if t > 1 else model._a_nodes()[:, None] * model._table(c, 1.0)
+                             for c, t in zip(cas, th)]),
+                   col(th), col(np.cumsum(model.costs[list(cas)])))
+
+    def cdf(self, t: np.ndarray) -> np.ndarray:
+        """F_i(phi_i) of the thresholded positions, (k-1, m); same as MixedBetaMarginal.cdf."""
+        z = np.minimum(np.maximum((t - self.lo) / (self.hi - self.lo), 0.0), 1.0)
+        a1, b1, a2, b2 = self.shapes
+        mix = self.pi * special.betainc(a1, b1, z) + (1 - self.pi) * special.betainc(a2, b2, z)
+        out = (1 - self.w_min - self.w_max) * mix + self.w_min * (t >= self.lo) + self.w_max * (t >= self.hi)
+        return np.where(t >= self.hi, 1.0, np.where(t < self.lo, 0.0, out))
+
+    def evaluate(self, th: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k, m = self.theta.shape[0], th.shape[0]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tt = th.T
+            F = self.cdf(tt)
+            b = np.vstack([F, np.zeros((1, m))])
+            a = np.vstack([np.ones((1, m)), F])
+            t = np.vstack([tt, np.full((1, m), -np.inf)])
+            theta = self.theta
+            pos_a = a > 0
+            safe_a = np.where(pos_a, a, 1.0)
+            la = (-np.log(safe_a)) ** theta
+
+            def cop(v: np.ndarray) -> np.ndarray:
+                return np.exp(-((la + (-np.log(v)) ** theta) ** (1.0 / theta)))
+
+            # tail integral of Algorithm 1 by parts (see CascadeModel._tail_integral), all positions at once
+            tc = np.minimum(np.maximum(t, self.t_lo), self.t_hi)
+            ug = self.grids.shape[1]
+            rows = np.arange(k)[:, None]
+            j = np.minimum(np.floor((tc - self.t_lo) / (self.t_hi - self.t_lo) * (ug - 1)).astype(np.int64) + 1, ug - 1)
+            g_j = self.grids[rows, j]
+            f_tc = np.where(t < self.t_lo, self.t_wmin, np.where(t >= self.t_hi, self.fgrids[:, -1:], b))
+            ca_t = cop(b)
+            partial = 0.5 * (g_j - tc) * (cop(f_tc) + cop(self.fgrids[rows, j]))
+            n = self.tables.shape[1] - 1
+            x = np.arcsin(np.sqrt(np.minimum(safe_a, 1.0))) * (2.0 / np.pi) * n
+            s0 = np.minimum(np.maximum(x.astype(np.int64) - 1, 0), n - 3)
+            r = x - s0 - 1.0
+            tab = self.tables
+            tail = (-r * (r - 1) * (r - 2) / 6 * tab[rows, s0, j] + (r + 1) * (r - 1) * (r - 2) / 2 * tab[rows, s0 + 1, j]
+                    - (r + 1) * r * (r - 2) / 2 * tab[rows, s0 + 2, j] + (r + 1) * r * (r - 1) / 6 * tab[rows, s0 + 3, j])
+            integral = np.where(tc >= self.t_hi, 0.0, tail + partial)
+            t_int = safe_a * self.t_hi - tc * ca_t - integral
+            integ = np.where(pos_a, t_int / safe_a, 0.0)
+            p_i = np.where(pos_a, ca_t / safe_a, 0.0)
+            trans = np.vstack([np.ones((1, m)), np.cumprod(p_i[:-1], axis=0)])
+            return (trans * integ).sum(axis=0), (trans * (1 - p_i) * self.cum_cost).sum(axis=0)
 
 
 def fit_cascade_model(phi: np.ndarray, costs: np.ndarray, u_grid: int = 801, marginal_reg: float = 0.0) -> CascadeModel:

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import optimize
 
+from ..core.threads import single_thread_blas
 from .model import CascadeModel
 
 # ----------------------------------------------------------------------------------------------
@@ -221,11 +222,14 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
     def solve(lam: float, prev: np.ndarray | None) -> tuple[np.ndarray, float, int]:
         nonlocal n_evals
 
+        seen: dict[bytes, float] = {}
+
         def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
             nonlocal n_evals
             pts = np.vstack([x, x + fd_step * np.eye(k - 1)])
             p, c = model.evaluate(cas, pts)
             n_evals += pts.shape[0]
+            seen[x.tobytes()] = float(c[0])
             f = (1 - p) + lam * c
             return float(f[0]), (f[1:] - f[0]) / fd_step
 
@@ -245,10 +249,13 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
             if best is None or res.fun < best.fun:
                 best = res
         assert best is not None
-        p, c = model.evaluate(cas, best.x)
+        c = seen.get(np.asarray(best.x, float).tobytes())
+        if c is None:
+            c = float(model.evaluate(cas, best.x)[1])
         return best.x, c, int(best.nit)
 
-    xs, lams, iters = _sweep(solve, float(model.costs[cas[0]]), lambda_start, lambda_r, max_steps, cost_stop)
+    with single_thread_blas():  # 1-4 dimensional problems: BLAS threads only cost synchronisation
+        xs, lams, iters = _sweep(solve, float(model.costs[cas[0]]), lambda_start, lambda_r, max_steps, cost_stop)
     th = np.array(xs)
     if infill_q is not None:
         if phi_train is not None:
