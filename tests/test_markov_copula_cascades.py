@@ -577,3 +577,34 @@ def test_tabulated_path_cold_cache_and_a_grid():
     assert p_coarse != p_fine and abs(p_coarse - p_fine) < 1e-3  # the table is rebuilt at the new size
     with pytest.raises(ValueError, match="a_grid"):
         M.CascadeModel(mdl.marginals, mdl.theta, REF_COSTS, a_grid=4)
+
+
+def test_compare_cascade_with_exact_chain_and_summary():
+    import pandas as pd
+
+    from capfront_lib.markov_copula_cascades import experiments as X
+    from capfront_lib.markov_copula_cascades.chain import ChainEvaluator
+
+    rng = np.random.default_rng(5)
+    truth = S.Truth.from_params(REF[:3], S.REFERENCE_THETAS[:2])
+    tr = S.simulate(truth, 300, rng)
+    te = S.simulate(truth, 3000, rng)
+    mdl = M.fit_cascade_model(tr.phi, tr.cost.mean(axis=0))
+    sweep = dict(max_steps=10)
+    rows = []
+    for cas in ([0, 1], [0, 1, 2]):
+        row, curves = X.compare_cascade(cas, mdl, tr.phi, tr.y, tr.cost, te.phi, te.y, te.cost, rng, sweep,
+                                        chain=ChainEvaluator(mdl, 100))
+        assert {"RT", "RT-exact", "GS-soft", "GS-hard"} <= set(curves)
+        a_x, a_g = T.auc_pair(*curves["RT-exact"], *curves["GS-soft"])
+        assert row["pctx_GS-soft"] == pytest.approx(100 * (a_x - a_g) / a_g)
+        row["regime"] = "n_train"
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    sx = X.summarize_gains(df, ["GS-soft"], "RT-exact").set_index("k")
+    assert sx.loc["all", "mean_pct"] == pytest.approx(df["pctx_GS-soft"].mean())
+    assert (sx["method"] == "RT-exact").all()
+    # k = 2: Algorithm 1 is exact, so both RT variants tune the same objective
+    assert rows[0]["pct_GS-soft"] == pytest.approx(rows[0]["pctx_GS-soft"], abs=0.3)
+    with pytest.raises(ValueError, match="method"):
+        X.summarize_gains(df, ["GS-soft"], "RT-fast")

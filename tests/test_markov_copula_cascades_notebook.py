@@ -126,3 +126,22 @@ def test_claims_ledger(run):
     assert set(claims["verdict"]) <= {"reproduced", "direction-only", "differs", "not-checkable"}
     row = claims.set_index("claim_id").loc["table_2_6_rejections"]
     assert row["verdict"] == "reproduced"
+
+
+def test_exact_chain_evaluation_agrees_with_monte_carlo(run):
+    """The exact recursion of the true model matches the notebook's Monte Carlo within its noise, Algorithm 1 does not."""
+    res, _, _ = run
+    pc = res["prop2_chain"]
+    se = res["prop2"]["mc_se_P"]
+    assert pc["max_abs_dP"] <= 4 * se + 1e-4
+    assert pc["max_abs_dP"] < pc["max_abs_dP_alg1"]
+    assert pc["max_abs_dC_rel"] < pc["max_abs_dC_rel_alg1"]
+
+
+def test_rt_exact_rows_and_summary(run):
+    res, _, _ = run
+    ex = res["example_cascade"]
+    assert ex["pct_RT-exact_vs_GS-soft"] == pytest.approx(
+        100 * (ex["auc_RTx_vs_GS-soft"] - ex["auc_GS-soft"]) / ex["auc_GS-soft"], rel=1e-9)
+    gx = pd.DataFrame(res["gains_exact"])
+    assert set(gx["method"]) == {"RT-exact"} and {"n_train", "n_train_low"} <= set(gx["regime"])

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .chain import ChainEvaluator
 from .gof import copula_cvm, marginal_sqrt_cvm
 from .model import CascadeModel, expected_calibration_error, fit_calibrator, fit_cascade_model, fit_gumbel_theta
 from .simulate import SimulatedData, Truth, balanced_subsample, simulate
@@ -104,10 +105,15 @@ def monte_carlo_cascade(phi: np.ndarray, costs: np.ndarray, cascade: Sequence[in
 
 
 def prop2_check(truth: Truth, costs: np.ndarray, ks: Sequence[int], n_thresholds: int, mc_n: int,
-                rng: np.random.Generator, u_grid: int = 801) -> pd.DataFrame:
-    """Model (Prop. 2 / Algorithm 1 with true parameters) vs Monte Carlo at random thresholds, per k."""
+                rng: np.random.Generator, u_grid: int = 801, chain_cells: int | None = None) -> pd.DataFrame:
+    """Model (Prop. 2 / Algorithm 1 with true parameters) vs Monte Carlo at random thresholds, per k.
+
+    With ``chain_cells`` the exact chain evaluation of the same (true) model is added
+    (columns ``P_chain``, ``C_chain``, ``dP_chain``, ``dC_rel_chain``).
+    """
     big = simulate(truth, mc_n, rng).phi
     model = true_model(truth, costs, u_grid, big)
+    chain = ChainEvaluator(model, chain_cells) if chain_cells else None
     rows = []
     for k in ks:
         if k > truth.k:
@@ -117,12 +123,15 @@ def prop2_check(truth: Truth, costs: np.ndarray, ks: Sequence[int], n_thresholds
         th = np.column_stack([truth.marginals[j].ppf(qs[:, j]) for j in range(k - 1)])
         p_m, c_m = model.evaluate(cas, th)
         p_mc, c_mc = monte_carlo_cascade(big, costs, cas, th)
+        p_x, c_x = chain.evaluate(cas, th) if chain is not None else (np.full(n_thresholds, np.nan),) * 2
         for r in range(n_thresholds):
             rows.append({"truth": truth.kind, "k": k, "thresholds": th[r].tolist(), "P_model": p_m[r], "P_mc": p_mc[r],
-                         "C_model": c_m[r], "C_mc": c_mc[r]})
+                         "C_model": c_m[r], "C_mc": c_mc[r], "P_chain": p_x[r], "C_chain": c_x[r]})
     df = pd.DataFrame(rows)
     df["dP"] = df["P_model"] - df["P_mc"]
     df["dC_rel"] = (df["C_model"] - df["C_mc"]) / df["C_mc"]
+    df["dP_chain"] = df["P_chain"] - df["P_mc"]
+    df["dC_rel_chain"] = (df["C_chain"] - df["C_mc"]) / df["C_mc"]
     return df
 
 
@@ -138,24 +147,38 @@ def curve_on_test(curve: Curve, phi: np.ndarray, y: np.ndarray, cost: np.ndarray
     return mc, 1.0 - acc
 
 
+#: Column prefixes of the two Rational Tuning variants in the rows of :func:`compare_cascade`.
+RT_METHODS = {"RT": "", "RT-exact": "x"}
+
+
 def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.ndarray, train_y: np.ndarray,
                     train_cost: np.ndarray, test_phi: np.ndarray, test_y: np.ndarray, test_cost: np.ndarray,
                     rng: np.random.Generator, sweep: dict, grid_levels: int = 40, bo: dict | None = None,
-                    oracle: tuple[CascadeModel, np.ndarray] | None = None) -> tuple[dict, dict]:
-    """Tune one cascade with RT, GS (soft and hard labels), optionally BO and the oracle; AUCs on test.
+                    oracle: tuple[CascadeModel, np.ndarray] | None = None, chain: ChainEvaluator | None = None,
+                    oracle_chain: ChainEvaluator | None = None) -> tuple[dict, dict]:
+    """Tune one cascade with RT, GS (soft and hard labels), optionally BO, the oracle and the exact chain; AUCs on test.
 
-    Returns (row of AUCs / %Delta vs each baseline, dict of test curves (cost, error) per method).
+    "RT" evaluates the fitted model with Algorithm 1 (the thesis); with ``chain`` (a
+    :class:`~.chain.ChainEvaluator` of ``model``) "RT-exact" tunes the same fitted model evaluated
+    exactly. The oracle uses the true parameters (``oracle`` = (true model, true test Phi)); with
+    ``oracle_chain`` also "oracle-exact". Returns (row, dict of test curves (cost, error) per method);
+    the row holds, for each RT variant and each other method, ``auc_RT_vs_<m>``, ``auc_<m>`` and
+    ``pct_<m>`` (RT) or ``auc_RTx_vs_<m>`` and ``pctx_<m>`` (RT-exact).
     """
     cas = list(cascade)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     rt = tune_rt(model, cas, phi_train=train_phi[:, cas], **sweep)
     curves["RT"] = curve_on_test(rt, test_phi, test_y, test_cost, cas)
+    row: dict = {"cascade": "-".join(map(str, cas)), "k": len(cas), "rt_seconds": rt.seconds, "rt_evals": rt.n_evals}
+    if chain is not None:
+        rtx = tune_rt(model, cas, phi_train=train_phi[:, cas], evaluator=chain, **sweep)
+        curves["RT-exact"] = curve_on_test(rtx, test_phi, test_y, test_cost, cas)
+        row.update({"rtx_seconds": rtx.seconds, "rtx_evals": rtx.n_evals})
     gs_soft = grid_search(train_phi[:, cas], train_phi[:, cas], train_cost[:, cas], grid_levels)
     curves["GS-soft"] = curve_on_test(gs_soft, test_phi, test_y, test_cost, cas)
     gs_hard = grid_search(train_phi[:, cas], train_y[:, cas], train_cost[:, cas], grid_levels)
     curves["GS-hard"] = curve_on_test(gs_hard, test_phi, test_y, test_cost, cas)
-    row: dict = {"cascade": "-".join(map(str, cas)), "k": len(cas), "rt_seconds": rt.seconds, "rt_evals": rt.n_evals,
-                 "gs_seconds": gs_soft.seconds}
+    row["gs_seconds"] = gs_soft.seconds
     if bo is not None:
         b = tune_bo(train_phi[:, cas], train_phi[:, cas], train_cost[:, cas], rng, **bo)
         curves["BO"] = curve_on_test(b, test_phi, test_y, test_cost, cas)
@@ -163,13 +186,19 @@ def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.n
         row["bo_iters_mean"] = float(np.mean(b.n_iters))
     if oracle is not None:
         om, true_test_phi = oracle
-        o = tune_rt(om, cas, **{k: v for k, v in sweep.items()})
+        o = tune_rt(om, cas, **sweep)
         curves["oracle"] = curve_on_test(o, true_test_phi, test_y, test_cost, cas)
-    for base in [m for m in curves if m != "RT"]:
-        a_rt, a_b = auc_pair(*curves["RT"], *curves[base])
-        row[f"auc_RT_vs_{base}"] = a_rt
-        row[f"auc_{base}"] = a_b
-        row[f"pct_{base}"] = pct_change(a_rt, a_b)
+        if oracle_chain is not None:
+            ox = tune_rt(om, cas, evaluator=oracle_chain, **sweep)
+            curves["oracle-exact"] = curve_on_test(ox, true_test_phi, test_y, test_cost, cas)
+    for method, px in RT_METHODS.items():
+        if method not in curves:
+            continue
+        for base in [m for m in curves if m not in RT_METHODS]:
+            a_rt, a_b = auc_pair(*curves[method], *curves[base])
+            row[f"auc_RT{px}_vs_{base}"] = a_rt
+            row[f"auc_{base}"] = a_b
+            row[f"pct{px}_{base}"] = pct_change(a_rt, a_b)
     return row, curves
 
 
@@ -177,13 +206,15 @@ def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int
                       n_test: int, n_reps: int, rng: np.random.Generator, sweep: dict, grid_levels: int = 40,
                       bo: dict | None = None, miscal_a: Sequence[float] | None = None, miscal_b: Sequence[float] | None = None,
                       cert_rate: Sequence[float] | None = None, u_grid: int = 801, progress=lambda x: x,
-                      gof_n: int = 1000) -> pd.DataFrame:
+                      gof_n: int = 1000, chain_cells: int | None = None) -> pd.DataFrame:
     """RT vs GS (soft, hard) [vs BO] on all sub-cascades of models 0..k_max-1, for n_train and n_train_low.
 
     Each replicate draws a fresh training pool of ``n_train`` queries; the low-sample set is a balanced
     subsample of it (one correct + one incorrect example per model per round, <= ``n_train_low``).
     Each row also carries the cascade's mean marginal sqrt(CvM) and mean adjacent-pair copula sqrt(n)CvM
     on ``gof_n`` test points (Fig. 2.8; averaged over the k-1 pairs, not divided by k as printed).
+    With ``chain_cells`` every cascade is also tuned with "RT-exact" (the fitted model evaluated by
+    :class:`~.chain.ChainEvaluator` on that many cells instead of Algorithm 1).
     """
     if pipeline not in ("phi", "raw"):
         raise ValueError(f"pipeline must be 'phi' or 'raw', got {pipeline!r}")
@@ -211,9 +242,10 @@ def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int
             m_cvm = [marginal_sqrt_cvm(te_phi[sub, j], model.marginals[j]) for j in range(k_max)]
             c_cvm = {(i, j): copula_cvm(te_phi[sub, i], te_phi[sub, j], float(model.theta[i, j]))[0]
                      for i in range(k_max) for j in range(i + 1, k_max)}
+            chain = ChainEvaluator(model, chain_cells) if chain_cells else None
             for cas in cascades:
                 row, _ = compare_cascade(cas, model, tr_phi, tr.y, tr.cost, te_phi, test.y, test.cost, rng, sweep,
-                                         grid_levels, bo)
+                                         grid_levels, bo, chain=chain)
                 row.update({"rep": rep, "regime": regime, "n_train_used": int(idx.size), "n_penalised_calibrators": n_pen,
                             "mean_marginal_cvm": float(np.mean([m_cvm[j] for j in cas])),
                             "mean_copula_cvm": float(np.mean([c_cvm[(a, b)] for a, b in zip(cas[:-1], cas[1:])]))})
@@ -221,20 +253,24 @@ def tuning_experiment(truth: Truth, *, pipeline: str, transform: str, k_max: int
     return pd.DataFrame(rows)
 
 
-def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS-hard", "BO")) -> pd.DataFrame:
+def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS-hard", "BO"), method: str = "RT") -> pd.DataFrame:
     """Mean and SEM of %Delta AUC per (regime, baseline, k) plus one-sided signed-rank p (RT better).
 
     Replicates of the same cascade are averaged first, so the test is paired by cascade (Sec. 1.9 of
-    the spec: scipy ``wilcoxon(base, RT, alternative='greater')``).
+    the spec: scipy ``wilcoxon(base, RT, alternative='greater')``). ``method`` is "RT" (Algorithm 1)
+    or "RT-exact" (the exact chain evaluation, if the experiment ran it).
     """
+    if method not in RT_METHODS:
+        raise ValueError(f"method must be one of {list(RT_METHODS)}, got {method!r}")
+    px = RT_METHODS[method]
     out = []
     for regime, g in df.groupby("regime"):
         for base in baselines:
-            col = f"pct_{base}"
+            col, rt_col = f"pct{px}_{base}", f"auc_RT{px}_vs_{base}"
             if col not in g or g[col].isna().all():
                 continue
             # cascades whose two curves share no cost range (AUC undefined) are left out and counted
-            per_cas = g.groupby(["k", "cascade"])[[col, f"auc_RT_vs_{base}", f"auc_{base}"]].mean().reset_index().dropna()
+            per_cas = g.groupby(["k", "cascade"])[[col, rt_col, f"auc_{base}"]].mean().reset_index().dropna()
             for k, gk in list(per_cas.groupby("k")) + [("k>=3", per_cas[per_cas["k"] >= 3]), ("all", per_cas)]:
                 if len(gk) == 0:
                     continue
@@ -243,10 +279,10 @@ def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS
                 sem_src = reps if len(vals) < 2 else vals
                 sem = float(np.std(sem_src, ddof=1) / np.sqrt(len(sem_src))) if len(sem_src) > 1 else float("nan")
                 try:
-                    p = float(stats.wilcoxon(gk[f"auc_{base}"], gk[f"auc_RT_vs_{base}"], alternative="greater").pvalue) if len(gk) > 1 else float("nan")
+                    p = float(stats.wilcoxon(gk[f"auc_{base}"], gk[rt_col], alternative="greater").pvalue) if len(gk) > 1 else float("nan")
                 except ValueError:
                     p = float("nan")
-                out.append({"regime": regime, "baseline": base, "k": str(k), "mean_pct": float(np.mean(vals)), "sem": sem,
+                out.append({"method": method, "regime": regime, "baseline": base, "k": str(k), "mean_pct": float(np.mean(vals)), "sem": sem,
                             "n_cascades": len(gk), "p_signed_rank": p})
     return pd.DataFrame(out)
 
@@ -257,7 +293,8 @@ def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS
 
 
 def runtime_study(truth: Truth, ks: Sequence[int], resolutions: Sequence[int], n_train: int, rng: np.random.Generator,
-                  sweep: dict, res_k: int = 3, u_grid: int = 801, naive_max_candidates: int | None = 4000) -> pd.DataFrame:
+                  sweep: dict, res_k: int = 3, u_grid: int = 801, naive_max_candidates: int | None = 4000,
+                  chain_cells: int | None = None) -> pd.DataFrame:
     """Seconds and objective evaluations to produce the full error-cost curve: RT vs grid search.
 
     Versus k at 40 levels; versus resolution h (GS: levels per dimension; RT: lambda growth factor
@@ -265,7 +302,8 @@ def runtime_study(truth: Truth, ks: Sequence[int], resolutions: Sequence[int], n
     from a cold model (its tables of Algorithm 1 are rebuilt inside the timing). Grid search is timed
     twice: our factorised scorer and, unless ``naive_max_candidates`` is None, the naive one (route every
     training query for every candidate, extrapolated from that many candidates, see
-    :func:`naive_grid_seconds`).
+    :func:`naive_grid_seconds`). With ``chain_cells`` the curve is also timed for RT-exact (a fresh
+    :class:`~.chain.ChainEvaluator`, so its set-up is inside the timing).
     """
     train = simulate(truth, n_train, rng)
     model = fit_cascade_model(train.phi, train.cost.mean(axis=0), u_grid=u_grid)
@@ -283,6 +321,10 @@ def runtime_study(truth: Truth, ks: Sequence[int], resolutions: Sequence[int], n
         gs = grid_search(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], 40)
         row = {"study": "k", "k": k, "levels": 40, "rt_seconds": rt.seconds, "rt_evals": rt.n_evals,
                "gs_seconds": gs.seconds, "gs_evals": gs.n_evals}
+        if chain_cells:
+            t0 = time.perf_counter()
+            rtx = tune_rt(model, cas, phi_train=train.phi[:, cas], evaluator=ChainEvaluator(model, chain_cells), **sweep)
+            row.update({"rtx_seconds": time.perf_counter() - t0, "rtx_evals": rtx.n_evals})
         if naive_max_candidates is not None:
             row["gs_naive_seconds"] = naive_grid_seconds(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], 40,
                                                          max_candidates=naive_max_candidates)[0]

@@ -18,6 +18,8 @@ METHOD_STYLE = {
     "GS-hard": dict(color="#edae49", lw=1.3, ls="-."),
     "BO": dict(color="#66a182", lw=1.3, ls=":"),
     "oracle": dict(color="#2e4057", lw=1.0, ls=(0, (1, 1))),
+    "RT-exact": dict(color="#00798c", lw=2.0, ls=(0, (5, 1))),
+    "oracle-exact": dict(color="#7a7a7a", lw=1.0, ls=(0, (3, 1, 1, 1))),
 }
 
 
@@ -99,6 +101,14 @@ def fig_prop2(df: pd.DataFrame):
                 x = k + (t_i - (len(truths) - 1) / 2) * width
                 ax.scatter(np.full(vals.size, x) + np.random.default_rng(0).uniform(-0.05, 0.05, vals.size), vals, s=10,
                            color=["#1b6ca8", "#d1495b", "#66a182"][t_i % 3], alpha=0.7, label=truth if k == ks[0] else None)
+    if "dP_chain" in df and df["dP_chain"].notna().any():
+        g = df[df["truth"] == truths[0]]
+        for ax, col in ((axes[0], "dP_chain"), (axes[1], "dC_rel_chain")):
+            for k in sorted(g["k"].unique()):
+                vals = g[g["k"] == k][col].to_numpy() * 100.0
+                x = k + 0.42
+                ax.scatter(np.full(vals.size, x), vals, s=14, marker="x", color="black",
+                           label=f"{truths[0]}: exact chain evaluation" if k == sorted(g["k"].unique())[0] else None)
     axes[0].set_ylabel("P(correct): model − Monte Carlo (pp)")
     axes[1].set_ylabel("E[cost]: (model − MC) / MC (%)")
     for ax in axes:
@@ -180,6 +190,8 @@ def fig_runtime(rt: pd.DataFrame):
     gr = rt[rt["study"] == "resolution"]
     ax = axes[0]
     ax.semilogy(gk["k"], gk["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT seconds")
+    if "rtx_seconds" in gk:
+        ax.semilogy(gk["k"], gk["rtx_seconds"], "D-", color=METHOD_STYLE["RT-exact"]["color"], label="RT-exact seconds")
     ax.semilogy(gk["k"], gk["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS seconds (factorised)")
     if "gs_naive_seconds" in gk:
         ax.semilogy(gk["k"], gk["gs_naive_seconds"], "^:", color="#8d6a9f", label="GS seconds (naive routing)")

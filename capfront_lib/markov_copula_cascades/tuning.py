@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 from scipy import optimize
@@ -111,6 +111,12 @@ def pareto_front(p_correct: np.ndarray, e_cost: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+class Evaluator(Protocol):
+    """P(correct) and E[cost] of a cascade at threshold rows (the interface of CascadeModel.evaluate)."""
+
+    def evaluate(self, cascade: Sequence[int], thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 @dataclass
 class Curve:
     """Threshold vectors of an error-cost curve plus bookkeeping (lambdas, evaluations, seconds)."""
@@ -197,7 +203,7 @@ def _sweep(solve: Callable[[float, np.ndarray | None], tuple[np.ndarray, float, 
 def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[float] = (0.0, 1e-10, 1e-8, 1e-6),
             lambda_r: float = 1.0, max_steps: int = 24, cost_stop: float = 1.25, eps: float = 1e-3,
             infill_q: float | None = 0.1, phi_train: np.ndarray | None = None, warm_start: str = "screen",
-            fd_step: float = 1e-5, n_screen: int = 64) -> Curve:
+            fd_step: float = 1e-5, n_screen: int = 64, evaluator: "Evaluator | None" = None) -> Curve:
     """Rational Tuning: minimise (1 - P(correct)) + lambda E[cost] of the Markov-copula model (eq. 2.11).
 
     L-BFGS-B inside the interior box (phi_min + eps, phi_max - eps), forward-difference gradients
@@ -208,7 +214,13 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
     lambda sweep follows eq. (2.12) and stops when E[cost] <= ``cost_stop`` * E[C_1] (or lambda >= 1000
     or ``max_steps``); gaps larger than ``infill_q`` mass are filled by midpoints (eq. 2.13), measured
     on ``phi_train`` (the cascade's columns) or, if absent, on the fitted marginals.
+
+    ``evaluator`` replaces Algorithm 1 as the model of P(correct) and E[cost] (anything with the
+    ``evaluate(cascade, thresholds)`` interface of :meth:`CascadeModel.evaluate`), e.g.
+    :class:`~capfront_lib.markov_copula_cascades.chain.ChainEvaluator`, the exact value of the same
+    fitted Markov-copula model that Algorithm 1 approximates for k >= 3.
     """
+    ev = model if evaluator is None else evaluator
     cas = [int(c) for c in cascade]
     k = len(cas)
     box = np.array(model.box(cas, eps))
@@ -227,7 +239,7 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
         def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
             nonlocal n_evals
             pts = np.vstack([x, x + fd_step * np.eye(k - 1)])
-            p, c = model.evaluate(cas, pts)
+            p, c = ev.evaluate(cas, pts)
             n_evals += pts.shape[0]
             seen[x.tobytes()] = float(c[0])
             f = (1 - p) + lam * c
@@ -237,7 +249,7 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
         if warm_start == "screen":
             # one batched model evaluation on candidate starts; L-BFGS-B from the best of them
             cand = np.vstack([mid] + ([prev] if prev is not None else []) + [screen_pts])
-            p0, c0 = model.evaluate(cas, cand)
+            p0, c0 = ev.evaluate(cas, cand)
             n_evals += cand.shape[0]
             starts = [cand[int(np.argmin((1 - p0) + lam * c0))]]
         elif prev is None or warm_start == "midpoint":
@@ -251,7 +263,7 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
         assert best is not None
         c = seen.get(np.asarray(best.x, float).tobytes())
         if c is None:
-            c = float(model.evaluate(cas, best.x)[1])
+            c = float(ev.evaluate(cas, best.x)[1])
         return best.x, c, int(best.nit)
 
     with single_thread_blas():  # 1-4 dimensional problems: BLAS threads only cost synchronisation
@@ -267,7 +279,7 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
                 return float(margs[j].cdf_left(np.array(hi))) - float(margs[j].cdf(np.array(lo)))
 
         th = infill(th, mass, infill_q)
-    p, c = model.evaluate(cas, th)
+    p, c = ev.evaluate(cas, th)
     return Curve(th, np.array(lams), n_evals, iters, time.perf_counter() - t0, p, c)
 
 
