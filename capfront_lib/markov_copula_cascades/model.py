@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, special, stats
 
 LOG2 = float(np.log(2.0))
@@ -196,6 +197,19 @@ def conditional_accuracy(conf: np.ndarray, y: np.ndarray, thresholds: np.ndarray
 # ----------------------------------------------------------------------------------------------
 
 
+def mixed_beta_cdf(phi: np.ndarray, lo: ArrayLike, hi: ArrayLike, w_min: ArrayLike, w_max: ArrayLike, pi: ArrayLike,
+                   a1: ArrayLike, b1: ArrayLike, a2: ArrayLike, b2: ArrayLike) -> np.ndarray:
+    """Right-continuous CDF of point masses at lo / hi plus a two-beta mixture on [lo, hi] (eqs. 2.7-2.8).
+
+    The parameters broadcast against ``phi``: scalars for one marginal (:meth:`MixedBetaMarginal.cdf`),
+    (k, 1) columns for the stacked marginals of a cascade (:class:`_CompiledCascade`).
+    """
+    z = np.minimum(np.maximum((phi - lo) / (hi - lo), 0.0), 1.0)
+    mix = pi * special.betainc(a1, b1, z) + (1 - pi) * special.betainc(a2, b2, z)
+    out = (1 - w_min - w_max) * mix + w_min * (phi >= lo) + w_max * (phi >= hi)
+    return np.where(phi >= hi, 1.0, np.where(phi < lo, 0.0, out))
+
+
 @dataclass
 class MixedBetaMarginal:
     """Point masses at phi_min / phi_max plus a two-component mixture of scaled betas (eqs. 2.7-2.8)."""
@@ -253,11 +267,8 @@ class MixedBetaMarginal:
 
     def cdf(self, phi: np.ndarray) -> np.ndarray:
         """Right-continuous CDF F(phi) including the point masses."""
-        phi = np.asarray(phi, float)
-        out = self.w_cont * self.cdf_mix(self._z(phi))
-        out = out + self.w_min * (phi >= self.phi_min) + self.w_max * (phi >= self.phi_max)
-        out = np.where(phi < self.phi_min, 0.0, out)
-        return np.where(phi >= self.phi_max, 1.0, out)
+        return mixed_beta_cdf(np.asarray(phi, float), self.phi_min, self.phi_max, self.w_min, self.w_max, self.pi,
+                              self.a1, self.b1, self.a2, self.b2)
 
     def cdf_left(self, phi: np.ndarray) -> np.ndarray:
         """Left limit F(phi-) (differs from :meth:`cdf` only at the point masses)."""
@@ -424,8 +435,7 @@ def gumbel_cdf(u: np.ndarray, v: np.ndarray, theta: float) -> np.ndarray:
     u = np.asarray(u, float)
     v = np.asarray(v, float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s = (-np.log(u)) ** th + (-np.log(v)) ** th
-        out = np.exp(-(s ** (1.0 / th)))
+        out = _gumbel_c(u, v, th)
     return np.where((u <= 0) | (v <= 0), 0.0, out)
 
 
@@ -579,47 +589,28 @@ class CascadeModel:
             self._ycache[(i, theta)] = yth
         return yth
 
-    def _table(self, i: int, theta: float) -> np.ndarray:
-        """Tail table T[n, j] = int_{g_j}^{phi_max} C(a_n, F_i(phi)) dphi on the a-nodes x phi-grid (trapezoid).
+    def _copula_tail(self, i: int, a: np.ndarray, theta: float) -> np.ndarray:
+        """T[r, j] = int_{g_j}^{phi_max} C(a_r, F_i(phi)) dphi for rows a_r on the phi-grid (trapezoid rule)."""
+        g, fg = self._grids[i]
+        if theta <= 1:
+            cg = a[:, None] * fg[None, :]
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xth = (-np.log(a[:, None])) ** theta
+                cg = np.exp(-((xth + self._yth(i, theta)[None, :]) ** (1.0 / theta)))
+        cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * np.diff(g)[None, :]
+        return np.concatenate([np.cumsum(cell[:, ::-1], axis=1)[:, ::-1], np.zeros((a.size, 1))], axis=1)
 
-        The pre-tabulation of Algorithm 1 ("tabulated once, reused across lambda and sub-cascades");
-        values at other a come from 4-point Lagrange interpolation on the uniform s-grid of :meth:`_a_nodes`.
-        For theta = 1 the table is one row: C(a, v) = a v, so T(a, .) = a T(1, .) exactly.
-        """
+    def _table(self, i: int, theta: float) -> np.ndarray:
+        """:meth:`_copula_tail` on the a-nodes, cached per (model, theta): the pre-tabulation of Algorithm 1
+        ("tabulated once, reused across lambda and sub-cascades"); :class:`_CompiledCascade` interpolates it
+        in a (4-point Lagrange on the uniform s-grid of :meth:`_a_nodes`)."""
         key = (i, theta)
         tab = self._tables.get(key)
         if tab is None:
-            g, fg = self._grids[i]
-            if theta <= 1:
-                cg = fg[None, :]
-            else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    xth = (-np.log(self._a_nodes()[:, None])) ** theta
-                    cg = np.exp(-((xth + self._yth(i, theta)[None, :]) ** (1.0 / theta)))
-            cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * np.diff(g)[None, :]
-            tab = np.concatenate([np.cumsum(cell[:, ::-1], axis=1)[:, ::-1], np.zeros((cg.shape[0], 1))], axis=1)
+            tab = self._copula_tail(i, self._a_nodes(), theta)
             self._tables[key] = tab
         return tab
-
-    def _grid_tail(self, i: int, a: np.ndarray, theta: float, j: np.ndarray) -> np.ndarray:
-        """int_{g_j}^{phi_max} C(a, F_i(phi)) dphi (trapezoid on the phi-grid) for rows a and node indices j."""
-        if theta <= 1:
-            return a * self._table(i, 1.0)[0, j]
-        if self.tabulate:
-            tab = self._table(i, theta)
-            n = self.a_grid - 1
-            x = np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))) * (2.0 / np.pi) * n  # position on the uniform s-grid
-            s0 = np.minimum(np.maximum(x.astype(np.int64) - 1, 0), n - 3)
-            r = x - s0 - 1.0  # in [-1, 2]; nodes at -1, 0, 1, 2
-            w = (-r * (r - 1) * (r - 2) / 6, (r + 1) * (r - 1) * (r - 2) / 2, -(r + 1) * r * (r - 2) / 2, (r + 1) * r * (r - 1) / 6)
-            return w[0] * tab[s0, j] + w[1] * tab[s0 + 1, j] + w[2] * tab[s0 + 2, j] + w[3] * tab[s0 + 3, j]
-        g, _ = self._grids[i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xth = (-np.log(a[:, None])) ** theta
-            cg = np.exp(-((xth + self._yth(i, theta)[None, :]) ** (1.0 / theta)))
-        cell = 0.5 * (cg[:, 1:] + cg[:, :-1]) * np.diff(g)[None, :]
-        tail = np.concatenate([np.cumsum(cell[:, ::-1], axis=1)[:, ::-1], np.zeros((a.size, 1))], axis=1)
-        return tail[np.arange(a.size), j]
 
     def _compiled(self, cas: tuple[int, ...]) -> "_CompiledCascade":
         """Stacked per-position parameters and tables of one cascade (small LRU cache)."""
@@ -636,8 +627,8 @@ class CascadeModel:
 
         Integration by parts of the Riemann-Stieltjes integral of Algorithm 1 (exact identity); ``b`` is
         F_i(t). The remaining integral of the smooth integrand is done by the trapezoid rule on the
-        phi-grid (read from a table over a when ``tabulate``, see :meth:`_table`), with the partial first
-        cell treated exactly at t.
+        phi-grid, recomputed for every row (the reference path; the tabulated path is
+        :class:`_CompiledCascade`), with the partial first cell treated exactly at t.
         """
         m = self.marginals[i]
         g, fg = self._grids[i]
@@ -652,7 +643,7 @@ class CascadeModel:
         else:
             ca_t, ca_tc, cg_j = a * b, a * f_tc, a * fg[j]
         partial = 0.5 * (g[j] - tc) * (ca_tc + cg_j)
-        integral = np.where(tc >= m.phi_max, 0.0, self._grid_tail(i, a, theta, j) + partial)
+        integral = np.where(tc >= m.phi_max, 0.0, self._copula_tail(i, a, theta)[np.arange(a.size), j] + partial)
         return a * m.phi_max - tc * ca_t - integral
 
     def evaluate(self, cascade: Sequence[int], thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -753,17 +744,12 @@ class _CompiledCascade:
                    tuple(col([getattr(m, f) for m in ms[:-1]]) for f in ("a1", "b1", "a2", "b2")),
                    col([m.phi_min for m in ms]), col([m.phi_max for m in ms]), col([m.w_min for m in ms]),
                    np.stack([model._grids[c][0] for c in cas]), np.stack([model._grids[c][1] for c in cas]),
-                   np.stack([model._table(c, t) if t > 1 else model._a_nodes()[:, None] * model._table(c, 1.0)
-                             for c, t in zip(cas, th)]),
+                   np.stack([model._table(c, t) for c, t in zip(cas, th)]),
                    col(th), col(np.cumsum(model.costs[list(cas)])))
 
     def cdf(self, t: np.ndarray) -> np.ndarray:
-        """F_i(phi_i) of the thresholded positions, (k-1, m); same as MixedBetaMarginal.cdf."""
-        z = np.minimum(np.maximum((t - self.lo) / (self.hi - self.lo), 0.0), 1.0)
-        a1, b1, a2, b2 = self.shapes
-        mix = self.pi * special.betainc(a1, b1, z) + (1 - self.pi) * special.betainc(a2, b2, z)
-        out = (1 - self.w_min - self.w_max) * mix + self.w_min * (t >= self.lo) + self.w_max * (t >= self.hi)
-        return np.where(t >= self.hi, 1.0, np.where(t < self.lo, 0.0, out))
+        """F_i(phi_i) of the thresholded positions, (k-1, m)."""
+        return mixed_beta_cdf(t, self.lo, self.hi, self.w_min, self.w_max, self.pi, *self.shapes)
 
     def evaluate(self, th: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         k, m = self.theta.shape[0], th.shape[0]
