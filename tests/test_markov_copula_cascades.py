@@ -598,6 +598,10 @@ def test_compare_cascade_with_exact_chain_and_summary():
         assert {"RT", "RT-exact", "GS-soft", "GS-hard"} <= set(curves)
         a_x, a_g = T.auc_pair(*curves["RT-exact"], *curves["GS-soft"])
         assert row["pctx_GS-soft"] == pytest.approx(100 * (a_x - a_g) / a_g)
+        # each RT variant keeps the baseline AUC of its own common cost range
+        a_r, a_gr = T.auc_pair(*curves["RT"], *curves["GS-soft"])
+        assert (row["auc_RT_vs_GS-soft"], row["auc_GS-soft"]) == pytest.approx((a_r, a_gr))
+        assert (row["auc_RTx_vs_GS-soft"], row["auc_GS-soft_vs_RTx"]) == pytest.approx((a_x, a_g))
         row["regime"] = "n_train"
         rows.append(row)
     df = pd.DataFrame(rows)

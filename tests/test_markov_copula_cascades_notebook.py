@@ -142,6 +142,7 @@ def test_rt_exact_rows_and_summary(run):
     res, _, _ = run
     ex = res["example_cascade"]
     assert ex["pct_RT-exact_vs_GS-soft"] == pytest.approx(
-        100 * (ex["auc_RTx_vs_GS-soft"] - ex["auc_GS-soft"]) / ex["auc_GS-soft"], rel=1e-9)
+        100 * (ex["auc_RTx_vs_GS-soft"] - ex["auc_GS-soft_vs_RTx"]) / ex["auc_GS-soft_vs_RTx"], rel=1e-9)
+    assert ex["pct_GS-soft"] == pytest.approx(100 * (ex["auc_RT_vs_GS-soft"] - ex["auc_GS-soft"]) / ex["auc_GS-soft"], rel=1e-9)
     gx = pd.DataFrame(res["gains_exact"])
     assert set(gx["method"]) == {"RT-exact"} and {"n_train", "n_train_low"} <= set(gx["regime"])

@@ -151,6 +151,19 @@ def curve_on_test(curve: Curve, phi: np.ndarray, y: np.ndarray, cost: np.ndarray
 RT_METHODS = {"RT": "", "RT-exact": "x"}
 
 
+def auc_columns(method: str, base: str) -> tuple[str, str, str]:
+    """Row keys (RT-variant AUC, baseline AUC, %Delta) of one RT variant against one other method.
+
+    Both AUCs are means over the common cost range of *that pair* of curves, so the baseline's AUC
+    is stored once per RT variant: ``auc_RT_vs_<m>``, ``auc_<m>``, ``pct_<m>`` for "RT" and
+    ``auc_RTx_vs_<m>``, ``auc_<m>_vs_RTx``, ``pctx_<m>`` for "RT-exact".
+    """
+    if method not in RT_METHODS:
+        raise ValueError(f"method must be one of {list(RT_METHODS)}, got {method!r}")
+    px = RT_METHODS[method]
+    return f"auc_RT{px}_vs_{base}", f"auc_{base}" + (f"_vs_RT{px}" if px else ""), f"pct{px}_{base}"
+
+
 def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.ndarray, train_y: np.ndarray,
                     train_cost: np.ndarray, test_phi: np.ndarray, test_y: np.ndarray, test_cost: np.ndarray,
                     rng: np.random.Generator, sweep: dict, grid_levels: int = 40, bo: dict | None = None,
@@ -162,8 +175,7 @@ def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.n
     :class:`~.chain.ChainEvaluator` of ``model``) "RT-exact" tunes the same fitted model evaluated
     exactly. The oracle uses the true parameters (``oracle`` = (true model, true test Phi)); with
     ``oracle_chain`` also "oracle-exact". Returns (row, dict of test curves (cost, error) per method);
-    the row holds, for each RT variant and each other method, ``auc_RT_vs_<m>``, ``auc_<m>`` and
-    ``pct_<m>`` (RT) or ``auc_RTx_vs_<m>`` and ``pctx_<m>`` (RT-exact).
+    the row holds, for each RT variant and each other method, the keys of :func:`auc_columns`.
     """
     cas = list(cascade)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -191,14 +203,11 @@ def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.n
         if oracle_chain is not None:
             ox = tune_rt(om, cas, evaluator=oracle_chain, **sweep)
             curves["oracle-exact"] = curve_on_test(ox, true_test_phi, test_y, test_cost, cas)
-    for method, px in RT_METHODS.items():
-        if method not in curves:
-            continue
+    for method in [m for m in RT_METHODS if m in curves]:
         for base in [m for m in curves if m not in RT_METHODS]:
             a_rt, a_b = auc_pair(*curves[method], *curves[base])
-            row[f"auc_RT{px}_vs_{base}"] = a_rt
-            row[f"auc_{base}"] = a_b
-            row[f"pct{px}_{base}"] = pct_change(a_rt, a_b)
+            rt_col, base_col, pct_col = auc_columns(method, base)
+            row[rt_col], row[base_col], row[pct_col] = a_rt, a_b, pct_change(a_rt, a_b)
     return row, curves
 
 
@@ -262,15 +271,14 @@ def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS
     """
     if method not in RT_METHODS:
         raise ValueError(f"method must be one of {list(RT_METHODS)}, got {method!r}")
-    px = RT_METHODS[method]
     out = []
     for regime, g in df.groupby("regime"):
         for base in baselines:
-            col, rt_col = f"pct{px}_{base}", f"auc_RT{px}_vs_{base}"
+            rt_col, base_col, col = auc_columns(method, base)
             if col not in g or g[col].isna().all():
                 continue
             # cascades whose two curves share no cost range (AUC undefined) are left out and counted
-            per_cas = g.groupby(["k", "cascade"])[[col, rt_col, f"auc_{base}"]].mean().reset_index().dropna()
+            per_cas = g.groupby(["k", "cascade"])[[col, rt_col, base_col]].mean().reset_index().dropna()
             for k, gk in list(per_cas.groupby("k")) + [("k>=3", per_cas[per_cas["k"] >= 3]), ("all", per_cas)]:
                 if len(gk) == 0:
                     continue
@@ -279,7 +287,7 @@ def summarize_gains(df: pd.DataFrame, baselines: Sequence[str] = ("GS-soft", "GS
                 sem_src = reps if len(vals) < 2 else vals
                 sem = float(np.std(sem_src, ddof=1) / np.sqrt(len(sem_src))) if len(sem_src) > 1 else float("nan")
                 try:
-                    p = float(stats.wilcoxon(gk[f"auc_{base}"], gk[rt_col], alternative="greater").pvalue) if len(gk) > 1 else float("nan")
+                    p = float(stats.wilcoxon(gk[base_col], gk[rt_col], alternative="greater").pvalue) if len(gk) > 1 else float("nan")
                 except ValueError:
                     p = float("nan")
                 out.append({"method": method, "regime": regime, "baseline": base, "k": str(k), "mean_pct": float(np.mean(vals)), "sem": sem,
