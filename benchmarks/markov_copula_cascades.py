@@ -27,12 +27,6 @@ from capfront_lib.markov_copula_cascades.chain import ChainEvaluator
 from _timing import best_of
 
 
-
-def timeit(fn, repeat: int = 1):
-    """Best of ``repeat`` wall times (seconds) and the result."""
-    return best_of(fn, repeat)
-
-
 def cold_rt(model, cas, phi_train):
     """Rational Tuning from a cold model: the tables of Algorithm 1 are rebuilt inside the timing."""
     model.clear_cache()
@@ -55,9 +49,9 @@ def main() -> None:
           f"{'AUC RT':>7} {'AUC RT-x':>8} {'AUC GS':>7} {'%dAUC':>6} {'%dAUC-x':>7}")
     for k in ks:
         cas = list(range(k))
-        t_rt, rt = timeit(lambda: cold_rt(model, cas, train.phi[:, cas]), 3)
-        t_x, rx = timeit(lambda: T.tune_rt(model, cas, phi_train=train.phi[:, cas], evaluator=ChainEvaluator(model, 200)))
-        t_gs, gs = timeit(lambda: T.grid_search(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], 40))
+        t_rt, rt = best_of(lambda: cold_rt(model, cas, train.phi[:, cas]), 3)
+        t_x, rx = best_of(lambda: T.tune_rt(model, cas, phi_train=train.phi[:, cas], evaluator=ChainEvaluator(model, 200)), 1)
+        t_gs, gs = best_of(lambda: T.grid_search(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], 40), 1)
         t_naive, _ = X.naive_grid_seconds(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], 40, max_candidates=20000)
         c_rt, e_rt = X.curve_on_test(rt, test.phi, test.y, test.cost, cas)
         c_x, e_x = X.curve_on_test(rx, test.phi, test.y, test.cost, cas)
@@ -72,8 +66,8 @@ def main() -> None:
     print("\n2. grid scoring on the same candidates: factorised vs naive routing (k=3, 1,600 candidates)")
     cas = [0, 1, 2]
     lev = T.grid_levels(40)
-    t_f, (th, p, c) = timeit(lambda: T.grid_scores(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], lev), 3)
-    t_n, (acc, mc) = timeit(lambda: T.route(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], th), 3)
+    t_f, (th, p, c) = best_of(lambda: T.grid_scores(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], lev), 3)
+    t_n, (acc, mc) = best_of(lambda: T.route(train.phi[:, cas], train.phi[:, cas], train.cost[:, cas], th), 3)
     print(f"   factorised {t_f * 1e3:.2f} ms, naive {t_n * 1e3:.2f} ms, ratio {t_n / t_f:.1f}x, "
           f"max |diff| P {np.abs(acc - p).max():.1e}, cost {np.abs(mc - c).max():.1e}")
 
@@ -85,9 +79,9 @@ def main() -> None:
             th = np.tile(np.linspace(0.5, 0.8, k - 1), (rows, 1))
             model.tabulate = True
             model.evaluate(range(k), th)  # build the tables outside the timing
-            t, (p1, c1) = timeit(lambda: model.evaluate(range(k), th), 20)
+            t, (p1, c1) = best_of(lambda: model.evaluate(range(k), th), 20)
             model.tabulate = False
-            t_ref, (p0, c0) = timeit(lambda: model.evaluate(range(k), th), 5)
+            t_ref, (p0, c0) = best_of(lambda: model.evaluate(range(k), th), 5)
             model.tabulate = True
             base = base or t
             print(f"   {rows:>3} rows, k={k}: {t * 1e3:.3f} ms per call (ratio to k=2 {t / base:.2f}); reference "
@@ -97,7 +91,7 @@ def main() -> None:
     print("\n4. Gumbel conditional inversion, n=200,000, theta=2")
     u = rng.uniform(size=200_000)
     w = rng.uniform(size=200_000)
-    t_new, v_new = timeit(lambda: M.gumbel_h_inverse(u, w, 2.0), 3)
+    t_new, v_new = best_of(lambda: M.gumbel_h_inverse(u, w, 2.0), 3)
 
     def bisect():
         lo, hi = np.zeros_like(u), np.ones_like(u)
@@ -107,7 +101,7 @@ def main() -> None:
             lo, hi = np.where(below, m, lo), np.where(below, hi, m)
         return 0.5 * (lo + hi)
 
-    t_bis, v_bis = timeit(bisect, 1)
+    t_bis, v_bis = best_of(bisect, 1)
     print(f"   Newton {t_new * 1e3:.1f} ms, bisection {t_bis * 1e3:.1f} ms, ratio {t_bis / t_new:.1f}x, max |diff| {np.abs(v_new - v_bis).max():.1e}")
 
 
