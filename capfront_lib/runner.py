@@ -222,20 +222,35 @@ def resolve_parameters(
         v = values[name]
         if (name.endswith("_path") or name.endswith("_dir")) and isinstance(v, str) and v and not Path(v).is_absolute():
             values[name] = str((base / v).resolve())
-    return values
+    return validate_parameters(ch.stem, values)
+
+
+def validate_parameters(stem: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check resolved values against the chapter's typed schema (before any kernel starts)."""
+    from capfront_lib.core.params import ParameterError, schema_for
+
+    schema = schema_for(stem)
+    if schema is None:
+        return values
+    try:
+        checked = schema.validate(values)
+    except ParameterError as err:
+        raise RunnerError(f"{stem}: {err}") from None
+    return {**values, **checked}
 
 
 # ---------------------------------------------------------------------------------------------
 # execution
 
 
-def _kernel_env() -> None:
+def _kernel_env(profile: str = "quick") -> None:
     import logging
 
     # papermill's own parameter inference cannot read comments in the parameters cell and warns
     # spuriously; the runner has already validated every parameter itself.
     logging.getLogger("papermill").setLevel(logging.ERROR)
     os.environ["CAPFRONT_BATCH"] = "1"
+    os.environ["CAPFRONT_PROFILE"] = profile  # read by core.claims.Ledger: verdicts know the run's profile
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     bindir = str(Path(sys.executable).parent)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
@@ -288,7 +303,7 @@ def run_chapter(
     res_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("results.json", "claims.csv"):
         (res_dir / stale).unlink(missing_ok=True)
-    _kernel_env()
+    _kernel_env(profile)
     nb = jupytext.read(ch.path)
     nb.metadata.pop("jupytext", None)
     start = time.perf_counter()

@@ -7,7 +7,7 @@ errors, a failed book. This wrapper stores numpy scalars as plain Python numbers
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -22,7 +22,36 @@ def plain(value: Any) -> Any:
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
-    """``myst_nb.glue`` with numpy scalars turned into Python numbers (not displayed by default)."""
+    """``myst_nb.glue`` with numpy scalars turned into Python numbers (not displayed by default).
+
+    For prose, prefer glueing text made by :mod:`capfront_lib.core.fmt` (``glue("n", fmt.number(x))``):
+    it typesets thousands separators and ``× 10ⁿ`` without Markdown math.
+    """
     from myst_nb import glue as _glue
 
     _glue(name, plain(value), display=display)
+
+
+def glue_all(values: Mapping[str, Any]) -> None:
+    """Glue many values at once (``glue_all({"beta": fmt.number(b), ...})``), none displayed."""
+    for name, value in values.items():
+        glue(name, value)
+
+
+def figure(name: str, fig: Any) -> None:
+    """Glue a matplotlib figure for a numbered ``{glue:figure}`` in the next Markdown cell, and close it.
+
+    The figure is not displayed where it is made; the page shows it once, as a numbered figure with its
+    caption and alt text::
+
+        ```{glue:figure} fig-od-bias
+        :name: fig-od-bias
+        :alt: Expected bias of the naive oracle against the number of generations, two panels.
+
+        **Take-away sentence.** What is drawn; data: {glue:text}`od_data`.
+        ```
+    """
+    import matplotlib.pyplot as plt
+
+    glue(name, fig)
+    plt.close(fig)

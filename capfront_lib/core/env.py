@@ -28,6 +28,38 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     return path
 
 
+def data_source(outcomes_path: str | os.PathLike[str] | None) -> str:
+    """How to label a run's data: ``"simulated"`` (no log), ``"public data"`` (a file under
+    ``CAPFRONT_DATA_DIR``) or ``"your log"`` (any other file). Use it in titles, captions and results.json.
+    """
+    if outcomes_path in (None, ""):
+        return "simulated"
+    root = data_dir()
+    if root is not None:
+        try:
+            Path(outcomes_path).expanduser().resolve().relative_to(root.resolve())
+            return "public data"
+        except ValueError:
+            pass
+    return "your log"
+
+
+def data_label(outcomes_path: str | os.PathLike[str] | None) -> str:
+    """A reader-facing label of the run's data, with no absolute path.
+
+    ``"simulated"``, ``"public data (MMLU-Pro/mmlu_pro_outcomes.csv)"`` (path relative to
+    ``CAPFRONT_DATA_DIR``) or ``"your log (my_log.csv)"`` (file name only).
+    """
+    source = data_source(outcomes_path)
+    if source == "simulated":
+        return source
+    p = Path(outcomes_path).expanduser()  # type: ignore[arg-type]
+    if source == "public data":
+        rel = p.resolve().relative_to(data_dir().resolve())  # type: ignore[union-attr]
+        return f"public data ({rel.as_posix()})"
+    return f"your log ({p.name})"
+
+
 def in_batch() -> bool:
     """True when running non-interactively (papermill via ``capfront run``, CI)."""
     return os.environ.get(BATCH_ENV, "") == "1" or os.environ.get("CI", "") == "true"

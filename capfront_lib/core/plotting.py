@@ -9,14 +9,14 @@ from typing import Literal
 
 import matplotlib as mpl
 
-Source = Literal["simulated", "public data", "transcription", "analytic", "user log"]
+Source = Literal["simulated", "public data", "transcription", "analytic", "your log"]
 
 _SOURCE_TEXT = {
     "simulated": "simulated data",
     "public data": "real public data",
     "transcription": "transcription of the paper's published values",
     "analytic": "analytic (closed form)",
-    "user log": "the reader's own evaluation log",
+    "your log": "your log",
 }
 
 PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#2e4057", "#e07a5f"]
