@@ -222,3 +222,24 @@ def test_skip_is_not_checkable_or_needs_paper():
                                               "method": "simulation", "min_profile": "paper", **VALUE}]}, "demo")
     led2 = cl.Ledger("demo", profile="quick", registry=paper_reg)
     assert led2.skip("p", "section runs at paper scale only").verdict == "inconclusive"
+
+
+def test_write_results_with_ledger(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from capfront_lib.core.results import write_results
+
+    led = cl.Ledger("demo", profile="paper", registry=_registry())
+    led.measure("a", 0.9)
+    with pytest.raises(ValueError, match="without a ledger row"):
+        write_results(tmp_path, "demo", results={"x": 1}, ledger=led)
+    led.skip("b", "no public data")
+    write_results(tmp_path, "demo", results={"x": float("nan")}, ledger=led)
+    df = pd.read_csv(tmp_path / "claims.csv", dtype=str, keep_default_na=False)
+    assert list(df.columns) == list(cl.LEDGER_COLUMNS)
+    assert dict(zip(df.claim_id, df.verdict)) == {"a": "differs", "b": "not-checkable", "c": "not-checkable"}
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["x"] is None and res["claims_profile"] == "paper" and res["verdict_counts"]["differs"] == 1
+    assert not list(tmp_path.glob(".*tmp*"))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from capfront_lib.core.claims import Ledger
 
 CLAIM_COLUMNS = ("chapter", "claim_id", "claim", "paper_value", "our_value", "method", "verdict", "reason")
 METHODS = ("analytic", "simulation", "public-data", "transcription", "not-checkable")
@@ -80,35 +84,56 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"results.json: value of type {type(obj).__name__} is not serialisable: {obj!r}")
 
 
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename (never a half-written file)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_results(
     results_dir: str | Path,
     chapter: str,
     *,
     results: Mapping[str, Any],
-    claims: Iterable[Claim],
+    ledger: "Ledger | None" = None,
+    claims: Iterable[Claim] = (),
 ) -> tuple[Path, Path]:
     """Write ``results.json`` and ``claims.csv`` for one chapter run; return both paths.
 
-    Non-finite floats become ``null``; every claim's ``chapter`` must equal ``chapter`` and claim ids
-    must be unique.
+    ``ledger`` (a :class:`capfront_lib.core.claims.Ledger`) supplies the claims rows, one per registry
+    entry with computed verdicts; it refuses to write while a registry entry has no row. Non-finite floats
+    become ``null``. Both files are replaced atomically. (``claims=`` is the older typed-row API, kept
+    only while chapters move to the registry.)
     """
+    from capfront_lib.core.claims import LEDGER_COLUMNS, verdict_counts
+
     out = Path(results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = list(claims)
-    for c in rows:
-        if not isinstance(c, Claim):
-            raise TypeError(f"claims must be Claim objects, got {type(c).__name__}")
-        if c.chapter != chapter:
-            raise ValueError(f"claim {c.claim_id!r} belongs to chapter {c.chapter!r}, not {chapter!r}")
-    ids = [c.claim_id for c in rows]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise ValueError(f"duplicated claim ids in chapter {chapter!r}: {dup}")
     payload = {"chapter": chapter, **_jsonable(dict(results))}
+    if ledger is not None:
+        if ledger.chapter != chapter:
+            raise ValueError(f"ledger of chapter {ledger.chapter!r} cannot be written for {chapter!r}")
+        lrows = ledger.complete_rows()
+        frame = pd.DataFrame([r.as_dict() for r in lrows], columns=list(LEDGER_COLUMNS))
+        payload["claims_profile"] = ledger.profile
+        payload["verdict_counts"] = verdict_counts(lrows)
+    else:
+        rows = list(claims)
+        for c in rows:
+            if not isinstance(c, Claim):
+                raise TypeError(f"claims must be Claim objects, got {type(c).__name__}")
+            if c.chapter != chapter:
+                raise ValueError(f"claim {c.claim_id!r} belongs to chapter {c.chapter!r}, not {chapter!r}")
+        ids = [c.claim_id for c in rows]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicated claim ids in chapter {chapter!r}: {dup}")
+        frame = pd.DataFrame([asdict(c) for c in rows], columns=list(CLAIM_COLUMNS))
     json_path = out / "results.json"
-    json_path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    _atomic_write(json_path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
     csv_path = out / "claims.csv"
-    pd.DataFrame([asdict(c) for c in rows], columns=list(CLAIM_COLUMNS)).to_csv(csv_path, index=False)
+    _atomic_write(csv_path, frame.to_csv(index=False))
     return json_path, csv_path
 
 
