@@ -46,12 +46,13 @@ class RunnerError(RuntimeError):
 
 
 def repo_root() -> Path:
-    """The project checkout: ``CAPFRONT_ROOT`` if set, else the folder holding ``capfront_lib``."""
-    env = os.environ.get("CAPFRONT_ROOT")
-    root = Path(env) if env else Path(__file__).resolve().parents[1]
-    if not (root / "notebooks").is_dir():
-        raise RunnerError(f"{root} has no notebooks/ folder; set CAPFRONT_ROOT to the capfront checkout")
-    return root
+    """Folder with ``notebooks/`` and ``data/``: ``CAPFRONT_ROOT``, the checkout, or the installed copy."""
+    from capfront_lib.core.resources import ResourceError, project_root
+
+    try:
+        return project_root()
+    except ResourceError as err:
+        raise RunnerError(str(err)) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "economic_evaluation"
+from capfront_lib.core.resources import data_path
+
+DATA_DIR = data_path("economic_evaluation")
 
 #: Model ids in the order of Table 3C.
 MODELS = (

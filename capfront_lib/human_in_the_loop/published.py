@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capfront_lib.core.resources import data_path
+
 from capfront_lib.economic_evaluation.tables import LLAMA405, O3, QWEN3, R1, load_published_means
 from capfront_lib.human_in_the_loop.systems import implied_drag, naive_delta_pct, relative_delta_pct
 
@@ -30,7 +32,7 @@ __all__ = [
     "batch_days",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "human_in_the_loop"
+DATA_DIR = data_path("human_in_the_loop")
 #: Reasoning models M_r in Table 4.2's row order, and the non-reasoning model M_nr.
 REASONING_MODELS = (R1, QWEN3, O3)
 NONREASONING_MODEL = LLAMA405

@@ -7,13 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capfront_lib.core.resources import data_path
+
 BENCHMARKS = ("mmlu_pro", "gpqa", "biggenbench", "livebench")
 #: evaluation-set sizes of the two benchmarks whose cells must be k/n (GPQA Diamond 198, BigGenBench 765)
 BENCH_SIZES = {"gpqa": 198, "biggenbench": 765}
 
 
 def table1_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "data" / "inference_dynamics" / "table1_routing.csv"
+    return data_path("inference_dynamics", "table1_routing.csv")
 
 
 def load_table1(path: str | Path | None = None) -> pd.DataFrame:

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "markov_copula_cascades"
+from capfront_lib.core.resources import data_path
+
+DATA = data_path("markov_copula_cascades")
 TABLES = ("table_2_1", "table_2_2", "table_2_3", "table_2_4", "table_2_5", "table_2_6", "table_2_7_2_8",
           "app_2d_price_ratios", "list_prices_dec2024")
 

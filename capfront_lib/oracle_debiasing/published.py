@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from capfront_lib.core.resources import data_path
 from scipy import stats
 
 __all__ = ["data_path", "load_tables", "recompute_rows", "published_checks"]
@@ -14,7 +16,7 @@ __all__ = ["data_path", "load_tables", "recompute_rows", "published_checks"]
 
 def data_path() -> Path:
     """Folder of the shipped transcriptions (repository ``data/oracle_debiasing``)."""
-    return Path(__file__).resolve().parents[2] / "data" / "oracle_debiasing"
+    return data_path("oracle_debiasing")
 
 
 def load_tables(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:

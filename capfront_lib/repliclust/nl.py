@@ -22,6 +22,8 @@ import re
 from pathlib import Path
 from typing import Any, Protocol
 
+from capfront_lib.core.resources import data_path
+
 from .archetype import D2, D5, Archetype
 
 SYSTEM_PROMPT = """You translate a verbal description of a cluster-data archetype into JSON parameters.
@@ -46,7 +48,7 @@ FEW_SHOT = [
     ("eight well-separated gaussian clusters", '{"n_clusters": 8, "max_overlap": 0.0001, "min_overlap": 0.00001, "distributions": ["normal"]}'),
 ]
 
-REPLAY_PATH = Path(__file__).resolve().parents[2] / "data" / "repliclust" / "nl_replay.json"
+REPLAY_PATH = data_path("repliclust", "nl_replay.json")
 
 
 class LLMClient(Protocol):
