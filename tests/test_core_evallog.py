@@ -71,7 +71,7 @@ def test_categories_from_items_table_and_long_roundtrip(tmp_path):
 
 def test_graded_scores_allowed_only_when_asked(tmp_path):
     p = write(tmp_path, "w.csv", "id,a,b\n1,0.5,1\n2,0,0.25\n")
-    with pytest.raises(ValueError, match=r"column 'a' must be binary 0/1.*1=0\.5.*require_binary=False"):
+    with pytest.raises(ValueError, match=r"column 'a' must be binary 0/1.*line 2 \(id '1'\)=0\.5.*require_binary=False"):
         load_log(p)
     log = load_log(p, require_binary=False)
     assert log.correctness()[0, 0, 0] == 0.5
@@ -85,12 +85,12 @@ def test_non_binary_correct_names_file_column_and_rows(tmp_path):
     with pytest.raises(ValueError) as e:
         load_log(p)
     msg = str(e.value)
-    assert "bad.csv" in msg and "'m1'" in msg and "q2=2" in msg
+    assert "bad.csv" in msg and "'m1'" in msg and "line 3 (id 'q2')=2" in msg
 
 
 def test_non_numeric_correct(tmp_path):
     p = write(tmp_path, "bad.csv", "query_id,model,correct\nq1,a,yes\nq2,a,1\n")
-    with pytest.raises(ValueError, match=r"bad\.csv: column 'correct' has non-numeric values at row 0='yes'"):
+    with pytest.raises(ValueError, match=r"bad\.csv: column 'correct', line 2: 'yes' is not a number"):
         load_log(p)
 
 
@@ -114,7 +114,7 @@ def test_duplicated_query_model_generation(tmp_path):
 
 def test_duplicated_wide_ids(tmp_path):
     p = write(tmp_path, "d.csv", "id,a\nq1,1\nq1,0\n")
-    with pytest.raises(ValueError, match=r"duplicated query ids in column 'id': 'q1'"):
+    with pytest.raises(ValueError, match=r"duplicated query ids in column 'id': line 3 \(id 'q1'\)"):
         load_log(p)
 
 
@@ -159,12 +159,12 @@ def test_unsupported_file_type_and_missing_file(tmp_path):
     p = write(tmp_path, "x.json", "{}")
     with pytest.raises(ValueError, match=r"unsupported file type '\.json'"):
         load_log(p)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="not found"):
         load_log(tmp_path / "nope.csv")
 
 
 def test_blank_ids_and_bad_generation(tmp_path):
-    with pytest.raises(ValueError, match=r"column 'model' is blank at rows 1"):
+    with pytest.raises(ValueError, match=r"column 'model' is blank at row 1"):
         from_long(pd.DataFrame({"query_id": ["q1", "q2"], "model": ["a", None], "correct": [1, 0]}))
     with pytest.raises(ValueError, match=r"column 'generation' must hold non-negative integers"):
         from_long(pd.DataFrame({"query_id": ["q1"], "model": ["a"], "generation": [1.5], "correct": [1]}))
@@ -228,3 +228,68 @@ def test_demo_log_is_seeded_and_matches_its_truth():
 def test_demo_log_rejects_impossible_parameters(kw, name):
     with pytest.raises(ValueError, match=f"parameter '{name}'"):
         demo_log(**kw)
+
+
+# ---- issue 17: inputs that used to end silently wrong or with a message that did not name the file ----
+import gzip as _gzip
+
+
+@pytest.mark.parametrize(
+    "name, content, match",
+    [
+        # pandas renamed the copy 'gpt-4.1' (a real model name) and inflated the pool
+        ("dup.csv", "id,gpt-4,gpt-4,claude\nq1,1,0,1\nq2,0,1,1\n", r"column 'gpt-4' appears twice in the header \(columns 2 and 3\)"),
+        ("dupid.csv", "id,a,id\nq1,1,q1\n", r"column 'id' appears twice"),
+        # a header one name short: pandas made the first column the index and shifted every column
+        ("short.csv", "id,a,b\nq1,1,0,1\nq2,0,1,1\n", r"line 2 has 4 fields but the header has 3 names.*name missing"),
+        ("ragged.csv", "id,a,b\nq1,1,0\nq2,0\n", r"line 3 has 2 fields but the header has 3 names"),
+        ("empty.csv", "", r"empty.csv: the file is empty"),
+        ("header.csv", "id,a,b\n", r"header.csv: the file has a header but no data rows"),
+        ("blankname.csv", "id,,b\nq1,1,0\n", r"header column 2 has an empty name"),
+        # 'NA' etc. were silently 'not run'
+        ("na.csv", "id,a,b\nq1,1,0\nq2,NA,1\n", r"column 'a', line 3: 'NA' is not a number; an empty cell means 'not run'"),
+        ("null.csv", "id,a,b\nq1,null,0\n", r"column 'a', line 2: 'null' is not a number"),
+        ("none.csv", "query_id,model,correct\nq1,a,None\n", r"column 'correct', line 2: 'None' is not a number"),
+        # a model named 'category' was silently left out of the pool
+        ("cat.csv", "id,a,category\nq1,1,0\nq2,0,1\n", r"column 'category' is reserved for query categories"),
+        ("blankid.csv", "id,a\nq1,1\n,0\n", r"column 'id' is blank at line 3"),
+    ],
+)
+def test_malformed_files_get_one_line_naming_file_and_place(tmp_path, name, content, match):
+    p = tmp_path / name
+    p.write_text(content)
+    with pytest.raises(ValueError, match=match) as err:
+        load_log(p)
+    assert str(p) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_encodings_and_binaries_are_named(tmp_path):
+    gz = tmp_path / "log.csv"
+    gz.write_bytes(_gzip.compress(b"id,a\nq1,1\n"))
+    with pytest.raises(ValueError, match=r"log.csv: the file is gzip-compressed but not named .gz"):
+        load_log(gz)
+    ok = tmp_path / "log2.csv.gz"
+    ok.write_bytes(_gzip.compress(b"id,a,b\nq1,1,0\n"))
+    assert load_log(ok).n_models == 2
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("id,caf\xe9\nq1,1\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin.csv: the file is not UTF-8 text \(invalid byte 0xe9 on line 1\)"):
+        load_log(latin)
+    rnd = tmp_path / "random.csv"
+    rnd.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ValueError, match=r"random.csv: the file is binary"):
+        load_log(rnd)
+
+
+def test_quoted_fields_and_blank_cells_still_load(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('id,"model, with comma",b\n"q1",1,\n"q2",0,1\n')
+    log = load_log(p, missing="keep_partial")
+    assert log.models == ["model, with comma", "b"] and log.missing.n_missing_cells == 1
+
+
+def test_category_metadata_column_is_kept_as_metadata(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("id,a,b,category\nq1,1,0,math\nq2,0,1,law\n")
+    log = load_log(p)
+    assert log.models == ["a", "b"] and list(log.categories) == ["math", "law"]

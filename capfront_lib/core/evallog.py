@@ -8,6 +8,15 @@ Two on-disk forms load to the same :class:`EvalLog` (design.md, "One data model 
 * **wide form** — an ``id`` column plus one 0/1 column per model; a blank cell means "not run".
   An optional ``category`` column is read as query metadata, not as a model.
 
+Reserved column names: ``id`` and ``category`` in the wide form (a ``category`` column holding only 0/1
+values looks like a model and is refused rather than silently left out of the pool); in the long form
+``query_id``, ``model``, ``generation``, ``correct``, ``cost_usd``, ``latency_s``, ``confidence``,
+``output_tokens``, ``category`` (other columns are ignored with a warning naming them).
+
+Missing values: an empty cell means "not run"; no other token (``NA``, ``null``, ``None``, ``n/a``) is
+read as missing — such a cell is an error naming the file, the column and the line
+(:mod:`capfront_lib.core.logfile` reads files; errors name file lines, header = line 1).
+
 Every chapter function takes an :class:`EvalLog`, never a path. Bad input raises ``ValueError`` naming
 the source, the column and the first offending rows. Nothing is dropped silently: missing cells are
 counted in :attr:`EvalLog.missing` and the policy (``drop_queries``, ``keep_partial`` or ``error``) is
@@ -28,6 +37,9 @@ MissingPolicy = Literal["drop_queries", "keep_partial", "error"]
 MISSING_POLICIES: tuple[str, ...] = ("drop_queries", "keep_partial", "error")
 
 LONG_REQUIRED: tuple[str, ...] = ("query_id", "model", "correct")
+LONG_COLUMNS: tuple[str, ...] = (
+    "query_id", "model", "generation", "correct", "cost_usd", "latency_s", "confidence", "output_tokens", "category",
+)
 NUMERIC_FIELDS: tuple[str, ...] = ("correct", "cost_usd", "latency_s", "confidence", "output_tokens")
 NONNEGATIVE_FIELDS: tuple[str, ...] = ("cost_usd", "latency_s", "output_tokens")
 WIDE_ID = "id"
@@ -66,6 +78,13 @@ class MissingReport:
 
 def _fail(source: str, msg: str) -> None:
     raise ValueError(f"{source}: {msg}")
+
+
+def _row_labels(n: int, lines: np.ndarray | None) -> np.ndarray:
+    """How messages name data rows: file line numbers when read from a file, else 0-based row positions."""
+    if lines is not None:
+        return np.asarray([f"line {int(x)}" for x in lines], dtype=object)
+    return np.asarray([f"row {i}" for i in range(n)], dtype=object)
 
 
 def _first(values: Iterable[object], *, quote: bool = True) -> str:
@@ -313,10 +332,12 @@ def from_wide(
     missing: MissingPolicy = "drop_queries",
     min_models: int = 1,
     categories: pd.Series | None = None,
+    lines: np.ndarray | None = None,
 ) -> EvalLog:
     """Build an :class:`EvalLog` from a wide table: ``id`` column + one correctness column per model.
 
-    A column ``category`` (if present) becomes query metadata. Blank cells are "not run".
+    A column ``category`` (if present) becomes query metadata. Blank cells are "not run". ``lines`` are
+    the file line numbers of the rows (messages then name lines instead of row positions).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -325,21 +346,31 @@ def from_wide(
             df = df.reset_index()
         else:
             _fail(source, f"wide form needs an {WIDE_ID!r} column; columns are {list(df.columns)[:8]}")
-    ids = df[WIDE_ID]
-    if ids.isna().any():
-        _fail(source, f"column {WIDE_ID!r} has blank ids at rows {_first(np.flatnonzero(ids.isna().to_numpy()))}")
-    ids = ids.astype(str).str.strip()
-    dup = ids[ids.duplicated()].unique()
-    if len(dup):
-        _fail(source, f"duplicated query ids in column {WIDE_ID!r}: {_first(dup)}")
+    cols = [str(c) for c in df.columns]
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup:
+        _fail(source, f"column names must be unique; duplicated: {_first(dup)}")
+    if len(df) == 0:
+        _fail(source, "the log has no rows")
+    labels = _row_labels(len(df), lines)
+    raw_ids = df[WIDE_ID]
+    blank = (raw_ids.isna() | (raw_ids.astype(str).str.strip() == "")).to_numpy()
+    if blank.any():
+        _fail(source, f"column {WIDE_ID!r} is blank at {_first(labels[blank], quote=False)}")
+    ids = raw_ids.astype(str).str.strip()
+    labels = np.asarray([f"{lab} (id {q!r})" for lab, q in zip(labels, ids)], dtype=object)
+    dup_mask = ids.duplicated(keep="first").to_numpy()
+    if dup_mask.any():
+        first = [str(labels[i]) for i in np.flatnonzero(dup_mask)]
+        _fail(source, f"duplicated query ids in column {WIDE_ID!r}: {_first(first, quote=False)}")
     meta = [c for c in df.columns if c in WIDE_METADATA]
+    if "category" in meta and _looks_like_outcomes(df["category"]):
+        _fail(source, "column 'category' is reserved for query categories but holds 0/1 outcomes like a model; "
+                      "rename that model's column")
     models = [str(c) for c in df.columns if c != WIDE_ID and c not in WIDE_METADATA]
     _check_pool(models, min_models, source)
-    mat = np.empty((len(df), len(models)), dtype=float)
-    for j, m in enumerate(models):
-        col = _numeric_column(df, m, source, ids)
-        _check_correct_values(col, source, m, ids.to_numpy(), require_binary)
-        mat[:, j] = col
+    mat = _numeric_block(df[models], source, labels)
+    _check_correct_block(mat, models, labels, source, require_binary)
     if "category" in meta:
         cats_from_table = pd.Series(df["category"].astype(str).to_numpy(), index=pd.Index(ids, name="query_id"), name="category")
         categories = cats_from_table if categories is None else categories
@@ -348,6 +379,41 @@ def from_wide(
     arrays = {"correct": mat[:, :, None]}
     arrays, qids, categories, report = _apply_missing_policy(arrays, ids.to_numpy(), models, categories, missing, source)
     return EvalLog(arrays, qids, models, categories=categories, source=source, binary=require_binary, missing=report)
+
+
+def _looks_like_outcomes(col: pd.Series) -> bool:
+    """True when every non-blank value of a column is 0 or 1 (a model, not a category)."""
+    vals = col.dropna().astype(str).str.strip()
+    vals = vals[vals != ""]
+    return len(vals) > 0 and bool(vals.isin(["0", "1", "0.0", "1.0"]).all())
+
+
+def _numeric_block(block: pd.DataFrame, source: str, labels: np.ndarray) -> np.ndarray:
+    """Model columns as an N x L float array (NaN = not run); a non-numeric cell raises naming column and row."""
+    if all(pd.api.types.is_numeric_dtype(block[c]) and not pd.api.types.is_bool_dtype(block[c]) for c in block.columns):
+        return block.to_numpy(dtype=float, na_value=np.nan)
+    out = np.empty(block.shape, dtype=float)
+    for j, c in enumerate(block.columns):
+        raw = block[c]
+        if pd.api.types.is_bool_dtype(raw):
+            _fail(source, f"column {str(c)!r} holds true/false values; write 0/1")
+        num = pd.to_numeric(raw, errors="coerce")
+        text = raw.astype(str).str.strip()
+        bad = (num.isna() & raw.notna() & (text != "")).to_numpy()
+        if bad.any():
+            i = np.flatnonzero(bad)[0]
+            _fail(source, f"column {str(c)!r}, {labels[i]}: {raw.iloc[i]!r} is not a number; an empty cell means 'not run'")
+        out[:, j] = num.to_numpy(dtype=float)
+    return out
+
+
+def _check_correct_block(mat: np.ndarray, models: Sequence[str], labels: np.ndarray, source: str, binary: bool) -> None:
+    finite = ~np.isnan(mat)
+    bad = finite & ((mat != 0) & (mat != 1) if binary else (mat < 0) | (mat > 1))
+    if not bad.any():
+        return
+    j = int(np.flatnonzero(bad.any(axis=0))[0])
+    _check_correct_values(mat[:, j], source, models[j], labels, binary)
 
 
 def _align_categories(categories: pd.Series, ids: pd.Series, source: str) -> pd.Series:
@@ -366,8 +432,12 @@ def from_long(
     require_binary: bool = True,
     missing: MissingPolicy = "drop_queries",
     min_models: int = 1,
+    lines: np.ndarray | None = None,
 ) -> EvalLog:
-    """Build an :class:`EvalLog` from a long table (one row per query, model, generation)."""
+    """Build an :class:`EvalLog` from a long table (one row per query, model, generation).
+
+    ``lines`` are the file line numbers of the rows (messages then name lines instead of row positions).
+    """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     absent = [c for c in LONG_REQUIRED if c not in df.columns]
@@ -376,26 +446,34 @@ def from_long(
     if len(df) == 0:
         _fail(source, "the log has no rows")
     df = df.reset_index(drop=True)
+    cols = [str(c) for c in df.columns]
+    dup_cols = sorted({c for c in cols if cols.count(c) > 1})
+    if dup_cols:
+        _fail(source, f"column names must be unique; duplicated: {_first(dup_cols)}")
+    extra = [c for c in cols if c not in LONG_COLUMNS]
+    if extra:
+        warnings.warn(f"{source}: ignoring columns {extra} (long-form columns are {list(LONG_COLUMNS)})", stacklevel=2)
+    labels_arr = _row_labels(len(df), lines)
     for col in ("query_id", "model"):
-        blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        blank = (df[col].isna() | (df[col].astype(str).str.strip() == "")).to_numpy()
         if blank.any():
-            _fail(source, f"column {col!r} is blank at rows {_first(np.flatnonzero(blank.to_numpy()))}")
+            _fail(source, f"column {col!r} is blank at {_first(labels_arr[blank], quote=False)}")
     q = df["query_id"].astype(str).str.strip()
     m = df["model"].astype(str).str.strip()
-    row_label = "row " + df.index.astype(str).to_series(index=df.index)
+    row_label = pd.Series(labels_arr, index=df.index)
     if "generation" in df.columns:
         gen = _numeric_column(df, "generation", source, row_label)
         bad = np.isnan(gen) | (gen < 0) | (gen != np.round(gen))
         if bad.any():
-            _fail(source, f"column 'generation' must hold non-negative integers; offending rows {_first(np.flatnonzero(bad))}")
+            _fail(source, f"column 'generation' must hold non-negative integers; offending rows {_first(labels_arr[bad], quote=False)}")
         gen = gen.astype(int)
     else:
         gen = np.zeros(len(df), dtype=int)
     key = pd.DataFrame({"q": q, "m": m, "g": gen})
-    dup = key.duplicated(keep=False)
+    dup = key.duplicated(keep="first")
     if dup.any():
-        first = key[dup].drop_duplicates().head(_SHOW)
-        shown = [f"(query {r.q!r}, model {r.m!r}, generation {r.g})" for r in first.itertuples()]
+        pos = np.flatnonzero(dup.to_numpy())[:_SHOW]
+        shown = [f"(query {key.q.iloc[i]!r}, model {key.m.iloc[i]!r}, generation {key.g.iloc[i]}) at {labels_arr[i]}" for i in pos]
         _fail(source, f"duplicated (query_id, model, generation) rows: {', '.join(shown)}")
     models = list(pd.unique(m))
     _check_pool(models, min_models, source)
@@ -432,14 +510,11 @@ def from_long(
     return EvalLog(arrays, qids_kept, models, categories=categories, source=source, binary=require_binary, missing=report)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    suffixes = "".join(path.suffixes[-2:]).lower()
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffixes.endswith((".csv", ".csv.gz", ".tsv")):
-        sep = "\t" if ".tsv" in suffixes else ","
-        return pd.read_csv(path, sep=sep, dtype={WIDE_ID: str, "query_id": str, "model": str, "category": str})
-    raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .csv, .csv.gz, .tsv or .parquet")
+def _read_table(path: Path):
+    """Read a log file with the checks of :mod:`capfront_lib.core.logfile` (returns a ``LogTable``)."""
+    from capfront_lib.core.logfile import read_log_table
+
+    return read_log_table(path, text_columns=(WIDE_ID, "query_id", "model", "category"))
 
 
 def load_log(
@@ -457,10 +532,11 @@ def load_log(
     ``mmlu_pro_items.csv``) that supplies query categories for a wide log.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"evaluation log {p} does not exist")
-    df = _read_table(p)
-    source = str(p)
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: evaluation log not found")
+    table = _read_table(p)
+    df, lines = table.frame, table.lines
+    source = str(path)
     if form == "auto":
         if all(c in df.columns for c in LONG_REQUIRED):
             form = "long"
@@ -475,14 +551,15 @@ def load_log(
     if form == "long":
         if items_path is not None:
             raise ValueError("items_path is only used with wide logs; put 'category' in the long log instead")
-        return from_long(df, source=source, require_binary=require_binary, missing=missing, min_models=min_models)
+        return from_long(df, source=source, require_binary=require_binary, missing=missing, min_models=min_models, lines=lines)
     if form != "wide":
         raise ValueError(f"form must be 'auto', 'long' or 'wide', got {form!r}")
     cats = None
     if items_path is not None:
-        items = _read_table(Path(items_path))
+        items = _read_table(Path(items_path)).frame
         for col in (WIDE_ID, "category"):
             if col not in items.columns:
                 _fail(str(items_path), f"items table needs columns 'id' and 'category'; missing {col!r}")
         cats = pd.Series(items["category"].astype(str).to_numpy(), index=items[WIDE_ID].astype(str), name="category")
-    return from_wide(df, source=source, require_binary=require_binary, missing=missing, min_models=min_models, categories=cats)
+    return from_wide(df, source=source, require_binary=require_binary, missing=missing, min_models=min_models,
+                     categories=cats, lines=lines)
