@@ -37,6 +37,10 @@ __all__ = [
     "clayton_calibrate",
     "clayton_mc",
     "mean_offdiag",
+    "tetrachoric_pairs",
+    "pairwise_summary",
+    "PairwiseSummary",
+    "EXACT_PAIRS_MAX",
 ]
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
@@ -167,26 +171,17 @@ class TetraResult:
     thresholds: np.ndarray
 
 
-def tetrachoric_matrix(Y, *, zero_cell: str = "clamp", halvings: int = 60) -> TetraResult:
-    """All pairwise tetrachoric correlations of error indicators (spec §2.3).
+def tetrachoric_pairs(n11, n1_, n_1, n, pair_ok, *, zero_cell: str = "clamp", halvings: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Tetrachoric r of pairs from their 2x2 counts (spec §2.3); returns (r, zero-cell mask).
 
-    ``zero_cell``: ``"clamp"`` pins pairs with an empty 2x2 cell at +-(1 - 1e-6);
-    ``"haldane"`` adds 1/2 to all four cells of such pairs before solving. Pairwise-complete
-    queries are used when Y has NaNs.
+    ``n11`` both wrong, ``n1_`` i wrong, ``n_1`` j wrong, ``n`` both observed; ``pair_ok`` false for pairs
+    with a degenerate model (r = NaN). Zero-cell pairs are clamped at ±(1 - 1e-6) or Haldane-corrected.
     """
-    if zero_cell not in ("clamp", "haldane"):
-        raise ValueError(f"zero_cell must be 'clamp' or 'haldane', got {zero_cell!r}")
-    T = pair_tables(Y)
-    n, n11, n1_, n_1 = T["n"], T["n11"], T["n1_"], T["n_1"]
-    m = n.shape[0]
-    diag_alpha = np.diag(n11) / np.diag(n)
-    degenerate = (diag_alpha <= 0) | (diag_alpha >= 1) | ~np.isfinite(diag_alpha)
-    n10 = n1_ - n11
-    n01 = n_1 - n11
-    n00 = n - n11 - n10 - n01
-    iu = np.triu_indices(m, 1)
-    c11, c10, c01, c00, nn = (x[iu] for x in (n11, n10, n01, n00, n))
-    pair_ok = ~(degenerate[iu[0]] | degenerate[iu[1]])
+    c11 = np.asarray(n11, float)
+    c10 = np.asarray(n1_, float) - c11
+    c01 = np.asarray(n_1, float) - c11
+    nn = np.asarray(n, float)
+    c00 = nn - c11 - c10 - c01
     pos_bound = (c10 == 0) | (c01 == 0)
     neg_bound = (c11 == 0) | (c00 == 0)
     zero = (pos_bound | neg_bound) & pair_ok
@@ -210,6 +205,26 @@ def tetrachoric_matrix(Y, *, zero_cell: str = "clamp", halvings: int = 60) -> Te
         r = np.where(zero & neg_bound & ~pos_bound, -_CLAMP, r)
         both = zero & pos_bound & neg_bound  # e.g. identical columns with p00 = 0
         r = np.where(both, _CLAMP, r)
+    return r, zero
+
+
+def tetrachoric_matrix(Y, *, zero_cell: str = "clamp", halvings: int = 60) -> TetraResult:
+    """All pairwise tetrachoric correlations of error indicators (spec §2.3).
+
+    ``zero_cell``: ``"clamp"`` pins pairs with an empty 2x2 cell at +-(1 - 1e-6);
+    ``"haldane"`` adds 1/2 to all four cells of such pairs before solving. Pairwise-complete
+    queries are used when Y has NaNs.
+    """
+    if zero_cell not in ("clamp", "haldane"):
+        raise ValueError(f"zero_cell must be 'clamp' or 'haldane', got {zero_cell!r}")
+    T = pair_tables(Y)
+    n, n11, n1_, n_1 = T["n"], T["n11"], T["n1_"], T["n_1"]
+    m = n.shape[0]
+    diag_alpha = np.diag(n11) / np.diag(n)
+    degenerate = (diag_alpha <= 0) | (diag_alpha >= 1) | ~np.isfinite(diag_alpha)
+    iu = np.triu_indices(m, 1)
+    pair_ok = ~(degenerate[iu[0]] | degenerate[iu[1]])
+    r, zero = tetrachoric_pairs(n11[iu], n1_[iu], n_1[iu], n[iu], pair_ok, zero_cell=zero_cell, halvings=halvings)
     R = np.eye(m)
     R[iu] = r
     R[(iu[1], iu[0])] = r
@@ -486,3 +501,149 @@ def clayton_mc(alpha, theta: float, n_draws: int, rng: np.random.Generator) -> t
     U = (1 + E / V) ** (-1.0 / theta)
     p = float(np.mean(np.all(U <= a, axis=1)))
     return p, float(np.sqrt(p * (1 - p) / n_draws))
+
+
+# ---------------------------------------------------------------------------------------------
+# pairwise means for pools of any size (memory linear in the number of models)
+
+EXACT_PAIRS_MAX = 125_000  # all pairs up to m = 500 models; beyond, a stated random sample of pairs
+
+
+@dataclass
+class PairwiseSummary:
+    """Mean pairwise Pearson (phibar) and tetrachoric (rbar) correlations of error indicators.
+
+    ``n_pairs``: pairs of non-degenerate models; ``n_pairs_used``: pairs behind ``rbar`` (and behind
+    ``phibar`` when ``phibar_exact`` is false); ``sampled``: rbar from a uniform random sample of pairs
+    (seeded) rather than all pairs; ``n_clamped``: zero-cell pairs among those used.
+    """
+
+    phibar: float
+    rbar: float
+    n_pairs: int
+    n_pairs_used: int
+    sampled: bool
+    phibar_exact: bool
+    n_clamped: int
+    degenerate: np.ndarray
+    thresholds: np.ndarray
+
+
+def _pair_index(k: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j), i < j, of linear indices ``k`` of the upper triangle of a g x g matrix, row by row."""
+    k = np.asarray(k, np.int64)
+    # row i starts at s(i) = i*g - i*(i+1)/2; invert the quadratic, then fix rounding
+    i = np.floor(((2 * g - 1) - np.sqrt((2 * g - 1) ** 2 - 8.0 * k)) / 2).astype(np.int64)
+    start = i * g - i * (i + 1) // 2
+    over = k < start
+    i = np.where(over, i - 1, i)
+    start = i * g - i * (i + 1) // 2
+    nxt = (i + 1) * g - (i + 1) * (i + 2) // 2
+    under = k >= nxt
+    i = np.where(under, i + 1, i)
+    start = i * g - i * (i + 1) // 2
+    j = k - start + i + 1
+    return i, j
+
+
+def _packed(bits: np.ndarray) -> np.ndarray:
+    """Boolean m x n -> m x w uint64 words (n bits per row, zero-padded)."""
+    p = np.packbits(bits, axis=1)
+    pad = (-p.shape[1]) % 8
+    if pad:
+        p = np.pad(p, ((0, 0), (0, pad)))
+    return np.ascontiguousarray(p).view(np.uint64)
+
+
+def _pair_counts(Wp: np.ndarray, Mp: np.ndarray | None, i: np.ndarray, j: np.ndarray, n: int,
+                 chunk: int = 8192) -> tuple[np.ndarray, ...]:
+    """2x2 counts (n11, n1_, n_1, n) of the pairs (i, j) from bit-packed error/observed masks."""
+    out = [np.empty(len(i)) for _ in range(4)]
+    for s in range(0, len(i), chunk):
+        a, b = i[s:s + chunk], j[s:s + chunk]
+        out[0][s:s + chunk] = np.bitwise_count(Wp[a] & Wp[b]).sum(axis=1)
+        if Mp is None:
+            out[1][s:s + chunk] = np.bitwise_count(Wp[a]).sum(axis=1)
+            out[2][s:s + chunk] = np.bitwise_count(Wp[b]).sum(axis=1)
+            out[3][s:s + chunk] = n
+        else:
+            out[1][s:s + chunk] = np.bitwise_count(Wp[a] & Mp[b]).sum(axis=1)
+            out[2][s:s + chunk] = np.bitwise_count(Mp[a] & Wp[b]).sum(axis=1)
+            out[3][s:s + chunk] = np.bitwise_count(Mp[a] & Mp[b]).sum(axis=1)
+    return tuple(out)
+
+
+def _phibar_complete(W: np.ndarray, alpha: np.ndarray, good: np.ndarray) -> float:
+    """Exact mean pairwise Pearson phi over the ``good`` models of a complete 0/1 error matrix, in O(nm).
+
+    With p11_ij = (1/n) sum_q w_qi w_qj and s_i = sqrt(a_i (1 - a_i)):
+    sum_{i<j} phi_ij = (1/2n) sum_q [(sum_i w_qi/s_i)^2 - sum_i w_qi/s_i^2] - (1/2)[(sum_i a_i/s_i)^2 - sum_i a_i^2/s_i^2].
+    """
+    g = int(good.sum())
+    if g < 2:
+        return float("nan")
+    a = alpha[good]
+    inv = 1.0 / np.sqrt(a * (1 - a))
+    n = W.shape[0]
+    first = 0.0
+    for s in range(0, n, 2048):
+        Wg = W[s:s + 2048][:, good]
+        u = Wg @ inv
+        first += float(np.sum(u * u) - np.sum(Wg @ (inv * inv)))
+    first /= 2 * n
+    second = 0.5 * (float(np.sum(a * inv)) ** 2 - float(np.sum((a * inv) ** 2)))
+    return (first - second) / (g * (g - 1) / 2)
+
+
+def pairwise_summary(A, *, zero_cell: str = "clamp", max_pairs: int = EXACT_PAIRS_MAX, seed: int = 0) -> PairwiseSummary:
+    """phibar and rbar of an n x m correctness matrix (NaN = missing), memory linear in m (spec §2.3).
+
+    Up to ``max_pairs`` pairs of non-degenerate models: every pair, computed exactly as
+    :func:`pearson_matrix` / :func:`tetrachoric_matrix` do. Beyond: ``phibar`` exactly from sufficient
+    statistics when no cell is missing (else over the sampled pairs), and ``rbar`` over ``max_pairs``
+    pairs drawn uniformly without replacement (``seed``), stated in the result.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    n, m = A.shape
+    obs = ~np.isnan(A)
+    complete = bool(obs.all())
+    W = np.where(obs, 1.0 - np.nan_to_num(A), 0.0)
+    n_obs = obs.sum(axis=0).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = W.sum(axis=0) / n_obs
+    degenerate = (alpha <= 0) | (alpha >= 1) | ~np.isfinite(alpha)
+    good = ~degenerate
+    g = int(good.sum())
+    thresholds = ndtri(np.clip(alpha, 0, 1))
+    total = g * (g - 1) // 2
+    if total <= max_pairs:
+        tet = tetrachoric_matrix(A.T, zero_cell=zero_cell)
+        phi = pearson_matrix(A.T)
+        sub = np.ix_(good, good)
+        return PairwiseSummary(
+            phibar=mean_offdiag(phi[sub]) if g >= 2 else float("nan"),
+            rbar=mean_offdiag(tet.r[sub]) if g >= 2 else float("nan"),
+            n_pairs=total, n_pairs_used=total, sampled=False, phibar_exact=True,
+            n_clamped=int(tet.n_clamped), degenerate=tet.degenerate, thresholds=tet.thresholds,
+        )
+    gidx = np.flatnonzero(good)
+    rng = np.random.default_rng(seed)
+    k = np.sort(rng.choice(total, size=max_pairs, replace=False))
+    li, lj = _pair_index(k, g)
+    Wp = _packed(W[:, gidx].T.astype(bool))
+    Mp = None if complete else _packed(obs[:, gidx].T)
+    n11, n1_, n_1, nn = _pair_counts(Wp, Mp, li, lj, n)
+    r, zero = tetrachoric_pairs(n11, n1_, n_1, nn, np.ones(len(k), bool), zero_cell=zero_cell)
+    rv = r[np.isfinite(r)]
+    if complete:
+        phibar, exact = _phibar_complete(W, alpha, good), True
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p11, ai, aj = n11 / nn, n1_ / nn, n_1 / nn
+            ph = (p11 - ai * aj) / np.sqrt(ai * (1 - ai) * aj * (1 - aj))
+        ph = ph[np.isfinite(ph)]
+        phibar, exact = (float(ph.mean()) if ph.size else float("nan")), False
+    return PairwiseSummary(
+        phibar=phibar, rbar=float(rv.mean()) if rv.size else float("nan"), n_pairs=total, n_pairs_used=len(k),
+        sampled=True, phibar_exact=exact, n_clamped=int(zero.sum()), degenerate=degenerate, thresholds=thresholds,
+    )

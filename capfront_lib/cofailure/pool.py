@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import betaincinv  # = scipy.stats.beta.ppf, without importing scipy.stats
+from scipy.special import betainc, betaincinv, betaln  # Beta CDF/quantile without importing scipy.stats
 
 __all__ = [
     "as_correctness",
@@ -90,21 +90,82 @@ def pool_summary(Y, costs=None) -> PoolSummary:
                        share=beta / (1 - a_sb) if a_sb < 1 else float("nan"))
 
 
+def log_betainc(a, b, x) -> np.ndarray:
+    """log of the regularized incomplete beta I_x(a, b), accurate where I_x underflows a double.
+
+    Uses scipy's ``betainc`` where its value is a normal double, else the series
+    I_x(a, b) = x^a (1-x)^b / (a B(a, b)) * 2F1(a+b, 1; a+1; x) (DLMF 8.17.8) summed in log space.
+    """
+    a, b, x = np.broadcast_arrays(*(np.asarray(v, float) for v in (a, b, x)))
+    shape = a.shape
+    a, b, x = (np.ravel(v) for v in (a, b, x))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        v = betainc(a, b, x)
+        out = np.log(v)
+        small = ~(v > 1e-280) & (x > 0) & (x < 1)
+        if small.any():
+            aa, bb, xx = a[small], b[small], x[small]
+            term = np.ones_like(xx)
+            series = np.ones_like(xx)
+            for j in range(20000):
+                term = term * (aa + bb + j) / (aa + 1 + j) * xx
+                series = series + term
+                if np.all(term <= 1e-17 * series):
+                    break
+            out[small] = aa * np.log(xx) + bb * np.log1p(-xx) - np.log(aa) - betaln(aa, bb) + np.log(series)
+    return out.reshape(shape)
+
+
+def _beta_ppf_low(a, b, level: float) -> np.ndarray:
+    """x with I_x(a, b) = level (lower-tail Beta quantile), finite for every level in (0, 1).
+
+    ``betaincinv`` returns NaN for extreme levels (e.g. 1e-300); there the quantile is found by bisection
+    on log x of :func:`log_betainc`.
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
+    shape = a.shape
+    a, b = np.ravel(a), np.ravel(b)
+    with np.errstate(invalid="ignore", under="ignore"):
+        x = np.asarray(betaincinv(a, b, level), float)
+    bad = ~np.isfinite(x) | (x < 0) | (x > 1)
+    if level < 1e-100:  # betaincinv loses accuracy far in the tail: verify, and re-solve where it is off
+        with np.errstate(divide="ignore", invalid="ignore"):
+            err = np.abs(log_betainc(a, b, np.where(bad, 0.5, x)) - np.log(level))
+        bad |= ~(err <= 1e-9 * abs(np.log(level)))
+    if bad.any():
+        aa, bb = a[bad], b[bad]
+        target = np.log(level)
+        lo = np.full(aa.shape, -800.0)
+        hi = np.zeros(aa.shape)
+        for _ in range(120):
+            mid = 0.5 * (lo + hi)
+            below = log_betainc(aa, bb, np.exp(mid)) < target
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        x = x.copy()
+        x[bad] = np.exp(0.5 * (lo + hi))
+    return x.reshape(shape)
+
+
 def cp_lower(k, n, level: float):
-    """One-sided Clopper–Pearson lower limit at tail probability ``level``: Beta.ppf(level, k, n-k+1), 0 at k = 0."""
+    """One-sided Clopper–Pearson lower limit at tail probability ``level``: Beta.ppf(level, k, n-k+1), 0 at k = 0.
+
+    Finite for every ``level`` in (0, 1) (see :func:`_beta_ppf_low`).
+    """
     k = np.asarray(k, float)
     n = np.asarray(n, float)
-    with np.errstate(invalid="ignore"):
-        out = betaincinv(np.maximum(k, 1e-300), n - k + 1, level)
+    out = _beta_ppf_low(np.maximum(k, 1.0), np.maximum(n - k + 1, 1.0), level)
     return np.where(k <= 0, 0.0, out)
 
 
 def cp_upper(k, n, level: float):
-    """One-sided Clopper–Pearson upper limit at tail ``level``: Beta.ppf(1-level, k+1, n-k), 1 at k = n."""
+    """One-sided Clopper–Pearson upper limit at tail ``level``: Beta.ppf(1-level, k+1, n-k), 1 at k = n.
+
+    Computed as 1 - Beta.ppf(level, n-k, k+1) (the complement), so tiny levels stay accurate and finite.
+    """
     k = np.asarray(k, float)
     n = np.asarray(n, float)
-    with np.errstate(invalid="ignore"):
-        out = betaincinv(k + 1, np.maximum(n - k, 1e-300), 1 - level)
+    out = 1.0 - _beta_ppf_low(np.maximum(n - k, 1.0), k + 1, level)
     return np.where(k >= n, 1.0, out)
 
 

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capfront_lib.cofailure.copula import beta_sf, mean_offdiag, pearson_matrix, tetrachoric_matrix
+from capfront_lib.cofailure.copula import beta_sf, pairwise_summary
 from capfront_lib.cofailure.pool import cp_lower, cp_upper, regime, single_best
 
-__all__ = ["JSON_KEYS", "coverage_filter", "outcome_frame", "certificate", "format_certificate"]
+__all__ = ["JSON_KEYS", "coverage_filter", "outcome_frame", "outcome_matrix", "certificate", "format_certificate"]
 
 JSON_KEYS: tuple[str, ...] = (
     "schema_version", "input", "alpha", "missing_policy", "min_model_coverage", "n_queries", "n_models", "models",
@@ -24,7 +24,8 @@ JSON_KEYS: tuple[str, ...] = (
     "single_best_accuracy", "oracle", "gain", "n_all_wrong", "n_all_wrong_complete", "beta", "beta_ci", "beta_lo",
     "asb_lo", "certified_max_gain", "mean_pearson", "mean_tetrachoric", "n_pairs_clamped", "n_models_degenerate",
     "beta_sf", "beta_sf_pearson", "underpricing_ratio", "underpricing_ratio_pearson", "co_failure_share",
-    "co_failure_share_ci", "regime", "regime_certified", "regime_tau",
+    "co_failure_share_ci", "regime", "regime_certified", "regime_tau", "n_pairs", "n_pairs_used", "pairs_sampled",
+    "mean_pearson_exact",
 )
 
 MISSING = ("drop-incomplete", "keep-partial")
@@ -32,35 +33,44 @@ MISSING = ("drop-incomplete", "keep-partial")
 
 def outcome_frame(outcomes, source: str = "outcomes") -> pd.DataFrame:
     """Wide queries x models frame of 0/1 floats (NaN = not run) from an EvalLog or a DataFrame."""
-    if hasattr(outcomes, "wide") and hasattr(outcomes, "n_generations"):
+    A, models, ids, source = outcome_matrix(outcomes, source)
+    return pd.DataFrame(A, index=ids, columns=models)
+
+
+def outcome_matrix(outcomes, source: str = "outcomes") -> tuple[np.ndarray, list[str], list, str]:
+    """(A, models, query ids, source): A is the n x m float array of 0/1 (NaN = not run), no copy for a log."""
+    if hasattr(outcomes, "array") and hasattr(outcomes, "n_generations"):
         if outcomes.n_generations != 1:
             raise ValueError(f"{outcomes.source}: the certificate needs one generation per (query, model); "
                              f"the log has {outcomes.n_generations}")
-        df = outcomes.wide("correct", generation=0)
-        source = outcomes.source
+        A = outcomes.array("correct")[:, :, 0]
+        models, ids, source = list(outcomes.models), list(outcomes.query_ids), outcomes.source
     elif isinstance(outcomes, pd.DataFrame):
         df = outcomes.copy()
         if "id" in df.columns:
             df = df.set_index("id")
         df = df.drop(columns=[c for c in ("category",) if c in df.columns])
         df = df.apply(pd.to_numeric, errors="raise").astype(float)
+        A, models, ids = df.to_numpy(), [str(c) for c in df.columns], list(df.index)
     else:
         raise ValueError(f"{source}: outcomes must be an EvalLog or a wide DataFrame, got {type(outcomes).__name__}")
-    vals = df.to_numpy()
-    bad = ~(np.isnan(vals) | (vals == 0) | (vals == 1))
+    bad = ~(np.isnan(A) | (A == 0) | (A == 1))
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{source}: column {df.columns[j]!r} must be binary 0/1; first offending row {df.index[i]!r} = {vals[i, j]!r}")
-    return df
+        raise ValueError(f"{source}: column {models[j]!r} must be binary 0/1; first offending row {ids[i]!r} = {A[i, j]!r}")
+    return A, models, ids, source
 
 
 def coverage_filter(df: pd.DataFrame, min_model_coverage: float = 0.95) -> tuple[pd.DataFrame, list[str]]:
     """Drop models that answered fewer than ``min_model_coverage`` of the ids (spec §1, authors' rule)."""
+    keep = _coverage_mask(df.notna().to_numpy(), min_model_coverage)
+    return df.loc[:, keep], [str(c) for c, k in zip(df.columns, keep) if not k]
+
+
+def _coverage_mask(obs: np.ndarray, min_model_coverage: float) -> np.ndarray:
     if not 0 <= min_model_coverage <= 1:
         raise ValueError(f"min_model_coverage must lie in [0, 1], got {min_model_coverage}")
-    cov = df.notna().mean(axis=0)
-    dropped = [str(c) for c in df.columns[cov < min_model_coverage]]
-    return df.loc[:, cov >= min_model_coverage], dropped
+    return obs.mean(axis=0) >= min_model_coverage
 
 
 def _num(x: Any) -> Any:
@@ -85,35 +95,40 @@ def certificate(outcomes, alpha: float = 0.05, missing: str = "drop-incomplete",
         raise ValueError(f"{src}: alpha must lie in (0, 1), got {alpha!r}")
     if missing not in MISSING:
         raise ValueError(f"{src}: missing must be one of {MISSING}, got {missing!r}")
-    df = outcome_frame(outcomes, src)
-    if df.shape[0] == 0:
+    A, models, _, _ = outcome_matrix(outcomes, src)
+    if A.shape[0] == 0:
         raise ValueError(f"{src}: the log has no rows")
-    df, dropped_models = coverage_filter(df, min_model_coverage)
-    if df.shape[1] < 2:
+    obs = ~np.isnan(A)
+    keep = _coverage_mask(obs, min_model_coverage)
+    dropped_models = [mdl for mdl, k in zip(models, keep) if not k]
+    if keep.sum() < 2:
         raise ValueError(f"{src}: fewer than two models left after the coverage rule (min_model_coverage = "
                          f"{min_model_coverage}); dropped {dropped_models}")
-    n_rows_in = df.shape[0]
+    if not keep.all():
+        A, obs = A[:, keep], obs[:, keep]
+        models = [mdl for mdl, k in zip(models, keep) if k]
+    n_rows_in = A.shape[0]
     if missing == "drop-incomplete":
-        df = df.loc[df.notna().all(axis=1)]
-        if df.shape[0] == 0:
+        rows = obs.all(axis=1)
+        if not rows.any():
             raise ValueError(f"{src}: no complete rows left after the coverage rule (try --keep-partial)")
-    n_dropped = n_rows_in - df.shape[0]
-    models = [str(c) for c in df.columns]
-    A = df.to_numpy(dtype=np.float64).T  # m x n, NaN = missing
-    m, n = A.shape
-    obs = ~np.isnan(A)
+        if not rows.all():
+            A, obs = A[rows], obs[rows]
+    n_dropped = n_rows_in - A.shape[0]
+    n, m = A.shape
     n_missing = int((~obs).sum())
-    corr = np.where(obs, A, 0.0)
-    c = corr.sum(axis=1)
-    ans = obs.sum(axis=1)
+    right = obs & (A == 1)
+    c = right.sum(axis=0).astype(float)
+    ans = obs.sum(axis=0)
     if np.any(ans == 0):
         raise ValueError(f"{src}: model(s) {[models[i] for i in np.flatnonzero(ans == 0)]} answered no remaining row")
     acc = c / ans
     b = single_best(acc)
     a_sb = float(acc[b])
-    any_right = corr.sum(axis=0) >= 1
+    any_right = right.any(axis=1)
     K = int(np.sum(~any_right))
-    K_complete = int(np.sum(obs.all(axis=0) & (corr.sum(axis=0) == 0)))
+    K_complete = int(np.sum(obs.all(axis=1) & ~any_right))
+    del right
     beta = K / n
     oracle = 1 - beta
     # CP limits: lower from K_complete, upper from K (equal under drop-incomplete)
@@ -122,21 +137,18 @@ def certificate(outcomes, alpha: float = 0.05, missing: str = "drop-incomplete",
     beta_lo = float(cp_lower(K_complete, n, alpha / 2))
     asb_lo = float(np.max(cp_lower(c, n, alpha / (2 * m))))  # missing counts as wrong: c_i out of n
     U = (1 - beta_lo) - asb_lo
-    # correlations (pairwise-complete rows)
-    tet = tetrachoric_matrix(A, zero_cell=zero_cell)
-    good = ~tet.degenerate
-    phi = pearson_matrix(A)
+    # correlations (pairwise-complete rows); beyond EXACT_PAIRS_MAX pairs rbar uses a stated sample of pairs
+    pw = pairwise_summary(A, zero_cell=zero_cell)
+    good = ~pw.degenerate
+    phibar, rbar = pw.phibar, pw.rbar
     if good.sum() >= 2:
-        sub = np.ix_(good, good)
-        phibar = mean_offdiag(phi[sub])
-        rbar = mean_offdiag(tet.r[sub])
-        t = tet.thresholds[good]
+        t = pw.thresholds[good]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             bsf = beta_sf(t, rbar) if math.isfinite(rbar) else float("nan")
             bsf_p = beta_sf(t, phibar) if math.isfinite(phibar) else float("nan")
     else:
-        phibar = rbar = bsf = bsf_p = float("nan")
+        bsf = bsf_p = float("nan")
     ratio = beta / bsf if (math.isfinite(bsf) and bsf > 0) else None
     ratio_p = beta / bsf_p if (math.isfinite(bsf_p) and bsf_p > 0) else None
     if a_sb < 1:
@@ -173,8 +185,8 @@ def certificate(outcomes, alpha: float = 0.05, missing: str = "drop-incomplete",
         "certified_max_gain": float(U),
         "mean_pearson": _num(phibar),
         "mean_tetrachoric": _num(rbar),
-        "n_pairs_clamped": int(tet.n_clamped),
-        "n_models_degenerate": int(tet.degenerate.sum()),
+        "n_pairs_clamped": int(pw.n_clamped),
+        "n_models_degenerate": int(pw.degenerate.sum()),
         "beta_sf": _num(bsf),
         "beta_sf_pearson": _num(bsf_p),
         "underpricing_ratio": _num(ratio),
@@ -184,9 +196,26 @@ def certificate(outcomes, alpha: float = 0.05, missing: str = "drop-incomplete",
         "regime": lab,
         "regime_certified": bool(cert),
         "regime_tau": float(regime_tau),
+        "n_pairs": int(pw.n_pairs),
+        "n_pairs_used": int(pw.n_pairs_used),
+        "pairs_sampled": bool(pw.sampled),
+        "mean_pearson_exact": bool(pw.phibar_exact),
     }
     assert tuple(out) == JSON_KEYS
+    _check_finite(out, src)
     return out
+
+
+def _check_finite(obj: Any, src: str, path: str = "") -> None:
+    """A success output never carries NaN or infinity (JSON has no token for them)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, src, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _check_finite(v, src, f"{path}[{i}]")
+    elif isinstance(obj, float) and not math.isfinite(obj):
+        raise ValueError(f"{src}: internal error, {path} is not finite ({obj}); please report this input")
 
 
 def _f(x, fmt=".4f") -> str:
@@ -219,6 +248,9 @@ def format_certificate(r: dict) -> str:
     lines.append(f"7. mean pairwise Pearson phibar = {_f(r['mean_pearson'], '.3f')}, mean tetrachoric rbar = "
                  f"{_f(r['mean_tetrachoric'], '.3f')} (clamped zero-cell pairs: {r['n_pairs_clamped']}; models left out "
                  f"of the copula fit, accuracy 0 or 1: {r['n_models_degenerate']})")
+    if r["pairs_sampled"]:
+        lines.append(f"   rbar over a uniform random sample of {r['n_pairs_used']:,} of the {r['n_pairs']:,} pairs (seed 0); "
+                     f"phibar {'exact over all pairs' if r['mean_pearson_exact'] else 'over the same sample'}")
     lines.append(f"8. single-factor predicted beta: beta_sf(t, rbar) = {_f(r['beta_sf'], '.3g')} (tetrachoric, primary); "
                  f"beta_sf(t, phibar) = {_f(r['beta_sf_pearson'], '.3g')} (Pearson trap)")
     lines.append(f"9. underpricing ratio beta / beta_sf = {_f(r['underpricing_ratio'], '.3g')} (Pearson-calibrated: "

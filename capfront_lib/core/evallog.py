@@ -510,11 +510,35 @@ def from_long(
     return EvalLog(arrays, qids_kept, models, categories=categories, source=source, binary=require_binary, missing=report)
 
 
-def _read_table(path: Path):
+def _form_of(names: Sequence[str], source: str) -> str:
+    if all(c in names for c in LONG_REQUIRED):
+        return "long"
+    if WIDE_ID in names:
+        return "wide"
+    _fail(
+        source,
+        f"cannot tell the form of the log: long form needs columns {list(LONG_REQUIRED)}, wide form an "
+        f"{WIDE_ID!r} column; columns are {list(names)[:10]}",
+    )
+    raise AssertionError  # pragma: no cover
+
+
+def _numeric_columns(names: Sequence[str], form: str, source: str) -> list[str]:
+    if form == "items":  # an items/category table: everything stays text
+        return []
+    if form == "auto":
+        form = _form_of(names, source)
+    if form == "long":
+        return [c for c in names if c in NUMERIC_FIELDS or c == "generation"]
+    return [c for c in names if c != WIDE_ID and c not in WIDE_METADATA]
+
+
+def _read_table(path: Path, form: str = "auto"):
     """Read a log file with the checks of :mod:`capfront_lib.core.logfile` (returns a ``LogTable``)."""
     from capfront_lib.core.logfile import read_log_table
 
-    return read_log_table(path, text_columns=(WIDE_ID, "query_id", "model", "category"))
+    return read_log_table(path, text_columns=(WIDE_ID, "query_id", "model", "category"),
+                          numeric_columns=lambda names: _numeric_columns(names, form, str(path)))
 
 
 def load_log(
@@ -534,20 +558,13 @@ def load_log(
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{path}: evaluation log not found")
-    table = _read_table(p)
+    if form not in ("auto", "long", "wide"):
+        raise ValueError(f"form must be 'auto', 'long' or 'wide', got {form!r}")
+    table = _read_table(p, form)
     df, lines = table.frame, table.lines
     source = str(path)
     if form == "auto":
-        if all(c in df.columns for c in LONG_REQUIRED):
-            form = "long"
-        elif WIDE_ID in df.columns:
-            form = "wide"
-        else:
-            _fail(
-                source,
-                f"cannot tell the form of the log: long form needs columns {list(LONG_REQUIRED)}, wide form an "
-                f"{WIDE_ID!r} column; columns are {list(df.columns)[:10]}",
-            )
+        form = _form_of(list(df.columns), source)
     if form == "long":
         if items_path is not None:
             raise ValueError("items_path is only used with wide logs; put 'category' in the long log instead")
@@ -556,7 +573,7 @@ def load_log(
         raise ValueError(f"form must be 'auto', 'long' or 'wide', got {form!r}")
     cats = None
     if items_path is not None:
-        items = _read_table(Path(items_path)).frame
+        items = _read_table(Path(items_path), "items").frame
         for col in (WIDE_ID, "category"):
             if col not in items.columns:
                 _fail(str(items_path), f"items table needs columns 'id' and 'category'; missing {col!r}")

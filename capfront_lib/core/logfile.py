@@ -22,7 +22,7 @@ import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ def _fail(source: str, msg: str) -> None:
     raise LogFileError(f"{source}: {msg}")
 
 
-def _read_text(path: Path, source: str) -> str:
+def _read_text(path: Path, source: str) -> bytes:
     raw = path.read_bytes()
     if not raw.strip():
         _fail(source, "the file is empty")
@@ -73,25 +73,26 @@ def _read_text(path: Path, source: str) -> str:
     if b"\x00" in raw[:65536]:
         _fail(source, "the file is binary, not CSV text")
     try:
-        return raw.decode("utf-8-sig")
+        raw.decode("utf-8")  # validation only; pandas parses the bytes (a str copy of a large file costs 4x)
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         _fail(source, f"the file is not UTF-8 text (invalid byte 0x{raw[err.start]:02x} on line {line}); save it as UTF-8")
-    raise AssertionError  # pragma: no cover
+    return raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw
 
 
-def _field_counts(text: str, sep: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _field_counts(data: bytes, sep: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Header names, and for each non-blank data line its field count and line number."""
-    if '"' not in text:
-        lines = text.splitlines()
-        header = lines[0].split(sep) if lines else []
+    if b'"' not in data:
+        lines = data.splitlines()
+        header = lines[0].decode("utf-8").split(sep) if lines else []
+        bsep = sep.encode()
         counts, numbers = [], []
         for i, line in enumerate(lines[1:], start=2):
             if line.strip():
-                counts.append(line.count(sep) + 1)
+                counts.append(line.count(bsep) + 1)
                 numbers.append(i)
         return header, np.asarray(counts, dtype=np.int64), np.asarray(numbers, dtype=np.int64)
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    reader = csv.reader(io.StringIO(data.decode("utf-8")), delimiter=sep)
     header: list[str] = []
     counts, numbers = [], []
     first = True
@@ -99,7 +100,7 @@ def _field_counts(text: str, sep: str) -> tuple[list[str], np.ndarray, np.ndarra
         if first:
             header, first = row, False
             continue
-        if not row or all(not f.strip() for f in row) and len(row) <= 1:
+        if not row or (len(row) <= 1 and all(not f.strip() for f in row)):
             continue
         counts.append(len(row))
         numbers.append(reader.line_num)
@@ -125,12 +126,13 @@ def read_log_table(
     path: str | Path,
     *,
     text_columns: Iterable[str] = ("id", "query_id", "model", "category"),
-    numeric_columns: Iterable[str] | None = None,
+    numeric_columns: Union[Iterable[str], Callable[[list[str]], Iterable[str]], None] = None,
 ) -> LogTable:
     """Read a CSV/TSV (optionally .gz) or parquet evaluation log with the checks of the module docstring.
 
     ``text_columns`` are kept as strings; every other column is parsed as a number (empty = NaN) when
-    ``numeric_columns`` is None, else only the named ones are.
+    ``numeric_columns`` is None, else only the named ones are. ``numeric_columns`` may be a function of the
+    header names (it may raise ``ValueError`` to refuse the header, e.g. when the log's form is unknown).
     """
     p = Path(path)
     source = str(path)
@@ -144,8 +146,8 @@ def read_log_table(
     if not suffix.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
         _fail(source, f"unsupported file type {p.suffix!r}; use .csv, .csv.gz, .tsv or .parquet")
     sep = "\t" if ".tsv" in suffix else ","
-    text = _read_text(p, source)
-    header, counts, numbers = _field_counts(text, sep)
+    data = _read_text(p, source)
+    header, counts, numbers = _field_counts(data, sep)
     names = _check_header(header, source)
     if counts.size == 0:
         _fail(source, "the file has a header but no data rows")
@@ -156,15 +158,17 @@ def read_log_table(
         hint = "; is a column name missing from the header?" if counts[i] == len(names) + 1 else ""
         _fail(source, f"line {numbers[i]} has {counts[i]} fields but the header has {len(names)} names{more}{hint}")
     text_cols = set(text_columns)
+    if callable(numeric_columns):
+        numeric_columns = list(numeric_columns(names))
     num_cols = [c for c in names if c not in text_cols] if numeric_columns is None else [c for c in numeric_columns if c in names]
     dtypes = {c: str for c in names if c not in num_cols}
     dtypes.update({c: "float64" for c in num_cols})
     common = dict(sep=sep, header=0, names=names, keep_default_na=False, na_values={c: list(MISSING_TOKENS) for c in names},
                   skip_blank_lines=True, index_col=False, engine="c")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=dtypes, **common)
+        frame = pd.read_csv(io.BytesIO(data), dtype=dtypes, encoding="utf-8", **common)
     except (ValueError, TypeError):
-        frame = pd.read_csv(io.StringIO(text), dtype=str, **common)
+        frame = pd.read_csv(io.BytesIO(data), dtype=str, encoding="utf-8", **common)
         _locate_non_numeric(frame, num_cols, numbers, source)
         raise AssertionError("unreachable: a non-numeric cell must have been reported")  # pragma: no cover
     for c in dtypes:
