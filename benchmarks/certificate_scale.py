@@ -54,24 +54,34 @@ def write_pool(path: Path, m: int, n: int, rho: float = 0.3, seed: int = 0) -> N
                 fh.write(buf[i].tobytes())
 
 
+WRAP = r"""
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(p.stdout)
+sys.stderr.write(p.stderr)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write(f"\n@@ {p.returncode} {u.ru_maxrss} {u.ru_utime + u.ru_stime}\n")
+"""
+
+
 def measure(cmd: list[str], limit_gb: float) -> dict:
-    """Run ``cmd`` in a child process under an address-space limit; wall, CPU, peak RSS, stdout."""
+    """Run ``cmd`` in its own wrapper process under an address-space limit: wall, CPU, its own peak RSS."""
     def limit() -> None:
         b = int(limit_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (b, b))
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit)
+    proc = subprocess.run([sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True, preexec_fn=limit)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    err_lines = proc.stderr.strip().splitlines()
+    code, rss_kib, cpu = err_lines[-1].split()[1:] if err_lines and err_lines[-1].startswith("@@") else ("1", "0", "0")
     return {
-        "ok": proc.returncode == 0,
+        "ok": code == "0",
         "wall_s": wall,
-        "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-        "peak_gb": after.ru_maxrss / 2**20,  # ru_maxrss is the max over children so far (KiB)
+        "cpu_s": float(cpu),
+        "peak_gb": int(rss_kib) / 2**20,
         "out": proc.stdout,
-        "err": proc.stderr.strip().splitlines()[-1:] if proc.returncode else [],
+        "err": [ln for ln in err_lines[:-1] if ln.strip()][-1:],
     }
 
 
@@ -105,7 +115,6 @@ def main() -> None:
             else:
                 print(f"{m:>6} {'all pairs':>10}  not run: the m x m matrices of {m * (m - 1) // 2:,} pairs need > 12 GB")
             path.unlink()
-    print("note: peak GB is the maximum over all child processes so far (ru_maxrss of RUSAGE_CHILDREN)")
 
 
 if __name__ == "__main__":
