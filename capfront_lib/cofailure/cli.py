@@ -17,7 +17,8 @@ dropped_models, n_dropped_queries, n_missing_cells, n_correct, n_answered, accur
 single_best_accuracy, oracle, gain, n_all_wrong, n_all_wrong_complete, beta, beta_ci, beta_lo, asb_lo,
 certified_max_gain, mean_pearson, mean_tetrachoric, n_pairs_clamped, n_models_degenerate, beta_sf,
 beta_sf_pearson, underpricing_ratio, underpricing_ratio_pearson, co_failure_share, co_failure_share_ci,
-regime, regime_certified, regime_tau. Undefined values are null. See the README section on capfront certificate."""
+regime, regime_certified, regime_tau, n_pairs, n_pairs_used, pairs_sampled, mean_pearson_exact. Undefined values
+are null. See the README section on capfront certificate."""
 
 
 def register(subparsers) -> None:
