@@ -25,7 +25,7 @@ WIDTH = 7.2  # largest figure width (inches)
 FIXED_COLORS = {QWEN3: PALETTE[0], O3: PALETTE[1], R1: PALETTE[2], LLAMA405: PALETTE[3], LLAMA70: PALETTE[4],
                 GPT41: PALETTE[5], "abstain": PALETTE[6]}
 #: label offsets (points) and alignment for models whose points sit close together
-_OFFSETS = {QWEN3: (-6, -4, "right", "top"), O3: (5, 3, "left", "bottom"), R1: (-6, 5, "right", "bottom")}
+_OFFSETS = {QWEN3: (-6, -4, "right", "top"), O3: (5, 3, "left", "bottom"), R1: (0, 8, "center", "bottom")}
 
 
 def tex_safe(text: str) -> str:
