@@ -251,7 +251,7 @@ def test_real_data_section_matches_independent_count(run, shared_data):
     assert res["real_data"]["gsm8k"]["n_beats_random"] == int((gains > 0).sum())
     assert res["real_data"]["gsm8k"]["median_gain"] == pytest.approx(np.median(gains), abs=1e-12)
     row = claims.set_index("claim_id").loc["length_signal_gsm8k"]
-    assert row["method"] == "public-data" and int(row["n"]) == gains.size
+    assert row["method"] == "public-data" and int(float(row["n"])) == gains.size
     lo, hi = float(row["ci_low"]), float(row["ci_high"])
     assert lo <= np.median(gains) <= hi
     assert row["verdict"] == ("reproduced" if lo > 0 else "inconclusive" if hi > 0 else "differs")
