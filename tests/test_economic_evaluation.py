@@ -617,16 +617,24 @@ def test_level_means_and_evallog_frame(tmp_path):
     path = tmp_path / "log.csv"
     log.rename(columns={"p_true": "confidence"})[["query_id", "model", "correct", "cost_usd", "latency_s",
                                                    "confidence"]].to_csv(path, index=False)
-    frame = ee.frame_from_evallog(load_log(path, form="long", missing="keep_partial"))
+    frame, notes = ee.frame_from_evallog(load_log(path, form="long", missing="keep_partial"))
+    assert notes == []
     assert set(frame.columns) >= {"query_id", "model", "correct", "error", "cost_usd", "latency_s", "p_true"}
     cd = ee.cascade_data_from_log(frame, ee.LLAMA405, ee.QWEN3)
     assert cd.n == 30
     direct = ee.cascade_data_from_log(log, ee.LLAMA405, ee.QWEN3)
     np.testing.assert_allclose(np.sort(cd.p), np.sort(direct.p))
-    bad = tmp_path / "bad.csv"
-    log[["query_id", "model", "correct"]].to_csv(bad, index=False)
-    with pytest.raises(ValueError, match="cost_usd"):
-        ee.frame_from_evallog(load_log(bad, form="long"))
+    # a log without cost, latency and confidence: NaN / 0 s and one sentence per missing column, nothing raised
+    thin = tmp_path / "thin.csv"
+    log[["query_id", "model", "correct"]].to_csv(thin, index=False)
+    frame, notes = ee.frame_from_evallog(load_log(thin, form="long"))
+    assert frame.cost_usd.isna().all() and (frame.latency_s == 0).all() and frame.p_true.isna().all()
+    assert len(notes) == 3 and any("cost_usd" in n for n in notes) and any("confidence" in n for n in notes)
+    # graded scores are refused with the log named
+    graded = tmp_path / "graded.csv"
+    log[["query_id", "model"]].assign(correct=0.5).to_csv(graded, index=False)
+    with pytest.raises(ValueError, match="graded.csv.*0/1"):
+        ee.frame_from_evallog(load_log(graded, form="long", require_binary=False))
 
 
 def test_verification_cost_added_and_token_cap():

@@ -7,12 +7,15 @@ LLMs"). Submodules:
 - :mod:`.reward`   -- rewards of standalone models, cascades, routers (eqs. 3.5, 3.7, 3.9, 3.11), expected
   reward, optimal choice, crossovers, Pareto tools, the medical price of error (eqs. 3.16-3.17);
 - :mod:`.cascade`  -- small -> big cascades: deferral, Theorem 5, CER, threshold selection (App. 3D);
-- :mod:`.simulate` -- per-query simulator consistent with the published means (shared with ch. 4).
+- :mod:`.simulate` -- per-query simulator consistent with the published means (shared with ch. 4);
+- :mod:`.published` -- what the published numbers alone decide (exact switch points, lower bounds, cost check);
+- :mod:`.theory`   -- checks of Theorems 3-5 on concrete menus (part i / ii of Thm 3, Thm 4 both ways, Thm 5);
+- :mod:`.params`   -- the chapter's typed parameter schema.
 """
 
 from capfront_lib.economic_evaluation.tables import (
     DEFAULT_PLACEHOLDERS, MODELS, NON_REASONING, REASONING, QWEN3, O3, R1, LLAMA405, LLAMA70, GPT41,
-    N_INPUT_TOKENS_MEAN, frame_from_evallog, level_means, load_model_table, load_prices, load_published_means,
+    N_INPUT_TOKENS_MEAN, frame_from_evallog, half_unit, level_means, load_model_table, load_prices, load_published_means,
     summarize_log, token_cost,
 )
 from capfront_lib.economic_evaluation.reward import (
@@ -33,7 +36,8 @@ from capfront_lib.economic_evaluation.simulate import (
 __all__ = [name for name in dir() if not name.startswith("_")]
 
 from capfront_lib.economic_evaluation.analysis import (  # noqa: E402
-    cascade_analysis, critical_lambda_class, crossover_matrix, random_deferral_cer, standalone_analysis,
+    cascade_analysis, cascade_suite, critical_lambda_class, critical_table, crossover_matrix, random_deferral_cer,
+    standalone_analysis,
 )
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -125,3 +125,49 @@ def random_deferral_cer(err_small, deferral_rates: Sequence[float], rng: np.rand
         hits = rng.hypergeometric(int(es.sum()), n - int(es.sum()), k, size=n_draws) if 0 < k < n else np.full(n_draws, es.sum() * k / n)
         out.append(float(np.mean(hits / n - (k / n) * es.mean())))
     return np.array(out)
+
+
+def cascade_suite(log: pd.DataFrame, big: str, smalls: Sequence[str], lam_E: Sequence[float],
+                  lam_L_per_min: Sequence[float], *, train_frac: float = 0.5, step: float = 0.025, seed: int = 0,
+                  n_split_repeats: int = 1, include_verification_cost: bool = False,
+                  names: dict[str, str] | None = None) -> dict[str, dict]:
+    """Figs 3.5/3.6 for every ``small -> big`` pair of a per-query log (App. 3D protocol).
+
+    ``log``: per-query frame with ``query_id, model, error (or correct), cost_usd, latency_s, p_true`` (the
+    simulator's output or :func:`tables.frame_from_evallog`). Small models without ``p_true`` are skipped. Each pair
+    gets its own split stream ``default_rng([seed, k])``. Returns ``{display name: {"model", "data", "query_ids",
+    "analysis" (:func:`cascade_analysis`), "random_cer"}}``.
+    """
+    from capfront_lib.economic_evaluation.simulate import cascade_data_from_log
+
+    out: dict[str, dict] = {}
+    present = set(log["model"])
+    if big not in present:
+        return out
+    for k, sm in enumerate(smalls):
+        if sm not in present or log.loc[log["model"] == sm, "p_true"].isna().all():
+            continue
+        cd, qids = cascade_data_from_log(log, sm, big, include_verification_cost=include_verification_cost,
+                                         return_ids=True)
+        ca = cascade_analysis(cd, lam_E, lam_L_per_min, train_frac=train_frac, step=step,
+                              rng=np.random.default_rng([seed, k]), n_split_repeats=n_split_repeats)
+        name = (names or {}).get(sm, sm)
+        out[name] = {"model": sm, "data": cd, "query_ids": qids, "analysis": ca,
+                     "random_cer": random_deferral_cer(cd.err_small, ca["decomposition"].deferral_rate, seed)}
+    return out
+
+
+def critical_table(suite: dict[str, dict], lam_L_per_min: Sequence[float]) -> pd.DataFrame:
+    """Per small model and price of latency: the critical price of error of the first split (App. 3D, spec 5.12),
+    and over all splits the median and the share of splits in which the cascade still wins at the largest price."""
+    rows = []
+    for name, s in suite.items():
+        ca = s["analysis"]
+        allc = ca["critical_all_splits"]
+        for j, v in enumerate(lam_L_per_min):
+            col = allc[:, j]
+            rows.append({"small model": name, "λ_L ($/min)": float(v), "critical λ_E ($), first split": float(ca["critical"][j]),
+                         "median over splits ($)": float(np.median(col)),
+                         "splits where the cascade wins at the largest λ_E": float(np.mean(~np.isfinite(col))),
+                         "n splits": int(col.size)})
+    return pd.DataFrame(rows)

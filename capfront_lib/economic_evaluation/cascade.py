@@ -207,12 +207,11 @@ def evaluate_cascade(train: CascadeData, test: CascadeData, lam_E, lam_L=0.0, st
     lL = np.atleast_1d(np.asarray(lam_L, float))
     sel = select_threshold(train, lE, lL, step)
     thr = sel["threshold"]
-    te = reward_curves(test, thr.ravel(), lE, lL)
-    # te["R"][i, a, b] is the test reward at the i-th flattened threshold; pick the matching (a, b)
-    flat = np.arange(thr.size).reshape(thr.shape)
-    a_idx, b_idx = np.meshgrid(np.arange(len(lE)), np.arange(len(lL)), indexing="ij")
-    test_R = te["R"][flat, a_idx, b_idx]
-    test_pd = te["deferral_rate"][flat]
+    # test means at each chosen threshold (one per price), then the reward at that price: O(n_E n_L)
+    te = reward_curves(test, thr.ravel(), [0.0], [0.0])
+    cost, lat, err = (te[k].reshape(thr.shape) for k in ("cost", "latency", "error"))
+    test_R = -(cost + lL[None, :] * lat + lE[:, None] * err)
+    test_pd = te["deferral_rate"].reshape(thr.shape)
     big = -(test.cost_big.mean() + lL[None, :] * test.lat_big.mean() + lE[:, None] * test.err_big.mean())
     small = -(test.cost_small.mean() + lL[None, :] * test.lat_small.mean() + lE[:, None] * test.err_small.mean())
     return {"threshold": thr, "level": sel["level"], "train_reward": sel["train_reward"], "test_reward": test_R,

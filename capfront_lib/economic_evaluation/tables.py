@@ -64,9 +64,36 @@ def load_prices(path: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
+#: Columns of the Table 4.1 transcription that hold the cells exactly as printed (text, e.g. "9.5e-3", "10.8K").
+PRINTED_COLUMNS = ("error_printed", "latency_printed", "cost_printed", "output_tokens_printed")
+
+
 def load_published_means(path: str | Path | None = None) -> pd.DataFrame:
-    """Table 4.1 of the thesis: level-5 MATH per-query means (n = 500) of Qwen3, R1, o3, Llama3.1 405B."""
-    return pd.read_csv(Path(path) if path else DATA_DIR / "table_4_1_level5_means.csv")
+    """Table 4.1 of the thesis: level-5 MATH per-query means (n = 500) of Qwen3, R1, o3, Llama3.1 405B.
+
+    Numeric columns plus the cells as printed (:data:`PRINTED_COLUMNS`, kept as text so that the printed
+    precision survives; see :func:`half_unit`).
+    """
+    return pd.read_csv(Path(path) if path else DATA_DIR / "table_4_1_level5_means.csv",
+                       dtype={c: str for c in PRINTED_COLUMNS})
+
+
+def half_unit(printed: str) -> float:
+    """Half a unit in the last printed digit of a table cell: the rounding half-width of the printed value.
+
+    ``"2.8"`` -> 0.05, ``"9.5e-3"`` -> 5e-5, ``"10.8K"`` -> 50, ``"978"`` -> 0.5.
+    """
+    s = str(printed).strip()
+    mult = 1.0
+    if s[-1:] in ("K", "k"):
+        s, mult = s[:-1], 1e3
+    exp = 0
+    if "e" in s.lower():
+        s, e = s.lower().split("e")
+        exp = int(e)
+    decimals = len(s.split(".")[1]) if "." in s else 0
+    float(s)  # a number, or ValueError naming the cell
+    return 0.5 * 10.0 ** (-decimals) * 10.0 ** exp * mult
 
 
 def token_cost(n_in, n_out, price_in_per_mtok, price_out_per_mtok):
@@ -183,25 +210,37 @@ def summarize_log(df: pd.DataFrame, *, model_class: Mapping[str, str] | None = N
     return out.set_index("model", drop=False).rename_axis(None)
 
 
-def frame_from_evallog(log) -> pd.DataFrame:
-    """A core :class:`~capfront_lib.core.evallog.EvalLog` (long form with ``cost_usd``, ``latency_s`` and
-    optionally ``confidence``) -> this chapter's per-query frame: ``query_id, model, correct, error,
-    cost_usd, latency_s, p_true`` (``p_true`` = the log's ``confidence``, e.g. a P(True) self-verification
-    probability; NaN when absent). Raises ``ValueError`` naming the missing fields."""
-    missing = [f for f in ("cost_usd", "latency_s") if not log.has(f)]
-    if missing:
-        raise ValueError(f"{log.source}: ranking models at given prices needs per-query {missing} "
-                         f"(the log has {log.fields})")
+def frame_from_evallog(log) -> tuple[pd.DataFrame, list[str]]:
+    """A core :class:`~capfront_lib.core.evallog.EvalLog` -> this chapter's per-query frame and notes.
+
+    Columns ``query_id, model, correct, error, cost_usd, latency_s, p_true`` (``p_true`` = the log's
+    ``confidence``, e.g. a P(True) self-verification probability). Fields the log lacks are NaN, and ``notes``
+    says in one sentence each what that switches off: without ``cost_usd`` no model can be priced; without
+    ``latency_s`` latency counts as 0 s (every price of latency acts as 0); without ``confidence`` no cascade can
+    be tuned. One generation per (query, model) is expected; more raise ``ValueError`` naming the log.
+    """
     df = log.to_long()
     if "generation" in df.columns and df["generation"].nunique() > 1:
         raise ValueError(f"{log.source}: one generation per (query, model) expected, found {df['generation'].nunique()}")
-    out = pd.DataFrame({"query_id": df["query_id"], "model": df["model"], "correct": df["correct"].astype(int),
-                        "cost_usd": df["cost_usd"], "latency_s": df["latency_s"]})
+    bad = ~df["correct"].isin([0.0, 1.0])
+    if bad.any():
+        raise ValueError(f"{log.source}: column 'correct' must be 0/1 for this chapter; first offending rows: "
+                         f"{df.loc[bad, ['query_id', 'model', 'correct']].head(3).to_dict(orient='records')}")
+    out = pd.DataFrame({"query_id": df["query_id"].astype(str), "model": df["model"].astype(str),
+                        "correct": df["correct"].astype(int)})
     out["error"] = 1 - out["correct"]
-    out["p_true"] = df["confidence"] if "confidence" in df.columns else np.nan
-    if "level" in df.columns:
-        out["level"] = df["level"]
-    return out
+    notes = []
+    for col, note in (("cost_usd", "the log has no cost_usd column, so models cannot be priced: the reward "
+                                   "sections below use the paper's model table instead"),
+                      ("latency_s", "the log has no latency_s column: latency counts as 0 s, so every price of "
+                                    "latency acts as 0"),
+                      ("confidence", "the log has no confidence column, so no cascade can be tuned on it")):
+        if col in df.columns:
+            out["p_true" if col == "confidence" else col] = df[col].to_numpy(float)
+        else:
+            out["p_true" if col == "confidence" else col] = 0.0 if col == "latency_s" else np.nan
+            notes.append(note)
+    return out, notes
 
 
 def level_means(log: pd.DataFrame, level: int | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from capfront_lib.human_in_the_loop.analysis import reward_surface
 from capfront_lib.human_in_the_loop.metrics import auarc
@@ -42,38 +43,40 @@ def explore(d: PairData, model: str, u: float, r: float, rates, lambda_E: float,
 def explorer_grid(fig, model: str, n: int, seed: int, rates, base_overrides: Mapping, ptrue_values: Sequence[float],
                   coupling_values: Sequence[float], utilizations: Sequence[float] = (0.0, 0.5, 0.75)) -> list[dict]:
     """Static grid for the book: rows = Llama P(True) quality ρ, columns = M_r's trace-length/difficulty coupling
-    ``b``; each panel shows E(r) (log) for some utilisations and reports the drag factor at the middle u."""
+    ``b``; each panel shows E(r) (log) for some utilisations and prints the drag factor at the middle u (9 pt)."""
+    from capfront_lib.human_in_the_loop.plots import FS, u_color
+
     axes = fig.subplots(len(ptrue_values), len(coupling_values), sharex=True, sharey=True, squeeze=False)
     summary = []
     x = 100 * np.asarray(rates)
+    mid = [u for u in utilizations if u > 0][0]
     for i, rho in enumerate(ptrue_values):
         for j, b in enumerate(coupling_values):
             ov = _merge(base_overrides, knob_overrides(ptrue_quality=rho, token_difficulty_coupling={model: b}))
             d = pair(simulate(n, seed, ov), model)
             ax = axes[i, j]
             info = {"rho": rho, "b": b}
-            for k, u in enumerate(utilizations):
+            for u in utilizations:
                 c = ffa_curve(d, u, rates)
                 e = 1 - c["accuracy"]
-                ax.plot(x, 100 * np.where(e > 0, e, np.nan), lw=1.4,
-                        color="k" if u == 0 else plt.get_cmap("viridis")(0.2 + 0.6 * k / len(utilizations)),
-                        label=f"u = {u:g}")
+                ax.plot(x, 100 * np.where(e > 0, e, np.nan), lw=1.4, color=u_color(u, list(utilizations)),
+                        label=f"u = {100 * u:.0f} %" + (" (Ask)" if u == 0 else ""))
                 info[f"auarc_u{u:g}"] = auarc(c["accuracy"])
                 if u > 0:
                     info[f"drag_u{u:g}"] = float(np.nanmean(c["drag_latency"]))
             ax.set_yscale("log")
-            mid = [u for u in utilizations if u > 0][0]
-            ax.text(0.97, 0.95, f"D_L(u={mid:g}) = {info[f'drag_u{mid:g}']:.2f}", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=7)
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.text(0.96, 0.94, f"drag {info[f'drag_u{mid:g}']:.2f}", transform=ax.transAxes, ha="right", va="top",
+                    fontsize=FS, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1})
             if i == 0:
-                ax.set_title(f"coupling b = {b:g}", fontsize=9)
+                ax.set_title(f"coupling b = {b:g}", fontsize=FS + 1)
             if j == 0:
                 ax.set_ylabel(f"ρ = {rho:g}\nE(r) (%)")
             if i == len(ptrue_values) - 1:
                 ax.set_xlabel("r (%)")
             summary.append(info)
-    axes[0, -1].legend(fontsize=6, loc="lower left")
-    fig.suptitle(f"{SHORT.get(model, model)}: error curves across the two key knobs [simulated data]", fontsize=10)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=FS, bbox_to_anchor=(0.5, 0.0))
     return summary
 
 

@@ -129,3 +129,63 @@ def batch_days(latency_s: float = 30.0, n_records: float = 1e6) -> float:
     if latency_s < 0 or n_records < 0:
         raise ValueError("latency_s and n_records must be >= 0")
     return latency_s * n_records / 86400.0
+
+
+# ------------------------------------------------------------------------------------------------------------
+# printed-precision intervals (the tolerance of arithmetic on the paper's own tables)
+#: half a unit of the last printed digit: AUARC (two decimals), Δ / ΔL / ΔC (one decimal, in %), latency (0.1 s)
+HALF_AUARC, HALF_PCT, HALF_LATENCY = 0.005, 0.05, 0.05
+
+
+def drag_intervals(t41: pd.DataFrame | None = None, t42: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Implied latency drag factor of each Table 4.2 cell with the interval allowed by the printed precision.
+
+    ``D = ((1 + Δ/100) L_r - L_nr) / ((1-u) L_r)`` rises with ``Δ`` and ``L_r`` and falls with ``L_nr``, so the
+    interval ends are the formula at the corners (ΔL ± 0.05 pp, latencies ± 0.05 s). Columns ``model, u, D_L,
+    D_L_lo, D_L_hi``.
+    """
+    t41 = load_table_4_1() if t41 is None else t41
+    t42 = load_table_4_2() if t42 is None else t42
+    lnr = float(t41.loc[NONREASONING_MODEL, "latency_s"])
+    rows = []
+    for _, c in t42.iterrows():
+        lr = float(t41.loc[c["model"], "latency_s"])
+        d, u = float(c["delta_latency_pct"]), float(c["u"])
+        rows.append({"model": c["model"], "u": u, "D_L": float(implied_drag(d, lr, lnr, u)),
+                     "D_L_lo": float(implied_drag(d - HALF_PCT, lr - HALF_LATENCY, lnr + HALF_LATENCY, u)),
+                     "D_L_hi": float(implied_drag(d + HALF_PCT, lr + HALF_LATENCY, lnr - HALF_LATENCY, u))})
+    return pd.DataFrame(rows)
+
+
+def ask_gains(t41: pd.DataFrame | None = None, t42: pd.DataFrame | None = None, n: int = 500, rates=None) -> pd.DataFrame:
+    """Per reasoning model: the base AUARC of Table 4.2 against what Table 4.1 implies without a good signal.
+
+    ``gain = base AUARC - (1 - e)`` with its printed-precision interval (AUARC ± 0.005, error ± 0.05 pp), and the
+    AUARC of random rejection (``1 - e``) and of the oracle that rejects errors first, at ``n`` queries on the
+    0-20 % grid in 0.5 % steps (the thesis does not state its grid). ``within_bounds``: the printed interval meets
+    ``[random, oracle]``.
+    """
+    from capfront_lib.human_in_the_loop.metrics import oracle_curve, rejection_grid, auarc
+
+    t41 = load_table_4_1() if t41 is None else t41
+    t42 = load_table_4_2() if t42 is None else t42
+    rates = rejection_grid(0.2, 0.005) if rates is None else rates
+    rows = []
+    for m, base in t42.groupby("model", sort=False)["base_auarc"].first().items():
+        e = float(t41.loc[m, "error_rate"])
+        k = int(round(n * e))
+        oracle = auarc(oracle_curve(n, k, rates))
+        rows.append({"model": m, "base_auarc": float(base), "accuracy": 1 - e, "gain": float(base) - (1 - e),
+                     "gain_lo": float(base) - HALF_AUARC - (1 - e) - HALF_PCT / 100,
+                     "gain_hi": float(base) + HALF_AUARC - (1 - e) + HALF_PCT / 100,
+                     "auarc_random": 1 - e, "auarc_oracle": oracle,
+                     "within_bounds": bool(float(base) + HALF_AUARC >= 1 - e and float(base) - HALF_AUARC <= oracle)})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def cell(t42: pd.DataFrame, model: str, u: float, column: str) -> float:
+    """One printed cell of Table 4.2."""
+    sel = t42[(t42["model"] == model) & np.isclose(t42["u"], u)]
+    if len(sel) != 1:
+        raise KeyError(f"Table 4.2 has no single cell for {model!r} at u = {u}")
+    return float(sel[column].iloc[0])

@@ -168,3 +168,15 @@ def load_outcome_log(path: str | Path) -> pd.DataFrame:
     for c in ("correct", "n_out", "latency_s", "cost_usd", "p_true"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     return df
+
+
+def knobs_from_lists(reasoning_models: Sequence[str], error_difficulty_loading: Sequence[float] = (),
+                     token_difficulty_coupling: Sequence[float] = (), token_error_shift: Sequence[float] = (),
+                     ptrue_quality: Sequence[float] = (), nonreasoning_model: str = NONREASONING_MODEL) -> dict[str, Any]:
+    """The notebook's list parameters (one value per reasoning model, ``[]`` = frozen) -> simulator overrides."""
+    def as_map(values):
+        return dict(zip(reasoning_models, values)) if values else None
+
+    return knob_overrides(as_map(error_difficulty_loading), as_map(token_difficulty_coupling),
+                          as_map(token_error_shift), None, ptrue_quality[0] if ptrue_quality else None,
+                          nonreasoning_model)
