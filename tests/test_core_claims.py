@@ -243,3 +243,16 @@ def test_write_results_with_ledger(tmp_path):
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["x"] is None and res["claims_profile"] == "paper" and res["verdict_counts"]["differs"] == 1
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_claims_csv_writes_n_as_an_integer(tmp_path):
+    import pandas as pd
+
+    from capfront_lib.core.results import write_results
+
+    led = cl.Ledger("demo", profile="quick", registry=_registry())
+    led.measure("a", 0.75)
+    led.measure("b", 0.02, ci=(0.01, 0.03), n=42)
+    write_results(tmp_path, "demo", results={}, ledger=led)
+    df = pd.read_csv(tmp_path / "claims.csv", dtype=str, keep_default_na=False)
+    assert dict(zip(df.claim_id, df.n)) == {"a": "", "b": "42", "c": ""}

@@ -116,6 +116,7 @@ def write_results(
             raise ValueError(f"ledger of chapter {ledger.chapter!r} cannot be written for {chapter!r}")
         lrows = ledger.complete_rows()
         frame = pd.DataFrame([r.as_dict() for r in lrows], columns=list(LEDGER_COLUMNS))
+        frame["n"] = frame["n"].astype("Int64")  # an integer column with blanks, not 42.0
         payload["claims_profile"] = ledger.profile
         payload["verdict_counts"] = verdict_counts(lrows)
     else:
