@@ -156,13 +156,13 @@ def test_real_data_numbers(run, shared_data):
     rows = claims.set_index("claim_id")
     gain = 100 * (tab["InferenceDynamics (mixed)"]["avg"] - macro.max())
     assert float(rows.loc["ood-router-beats-best", "ci_low"]) <= gain <= float(rows.loc["ood-router-beats-best", "ci_high"])
-    assert rows.loc["ood-router-beats-best", "our_value"].startswith(f"{gain:.4g}"[:4])
+    assert rows.loc["ood-router-beats-best", "our_value"].startswith(f"{gain:+.2f} pt")
     k = 100 * (tab["Routing by Knowledge"]["avg"] - macro.max())
-    assert rows.loc["ood-knowledge-beats-best", "our_value"].startswith(f"{k:.4g}"[:4])
+    assert rows.loc["ood-knowledge-beats-best", "our_value"].startswith(f"{k:+.2f} pt")
     # the beta rows are read off the sweep table of results.json
     sw = pd.DataFrame({c: res["real_sweep"][c] for c in ("beta", "performance_ratio", "cost_ratio", "accuracy")}).set_index("beta")
     assert float(rows.loc["beta0-cost", "ci_low"]) <= sw.loc[0.0, "cost_ratio"] <= float(rows.loc["beta0-cost", "ci_high"])
-    assert rows.loc["beta15-cost", "our_value"].startswith(f"{sw.loc[15.0, 'cost_ratio']:.4g}"[:4])
+    assert rows.loc["beta15-cost", "our_value"].startswith(f"{sw.loc[15.0, 'cost_ratio']:.1f} %")
     assert sw.loc[0.0, "accuracy"] == pytest.approx(tab["InferenceDynamics (mixed)"]["avg"], abs=1e-12)
     # the largest beta sends everything to the model with the lowest estimated cost: cost ratio far below beta = 0
     assert sw["cost_ratio"].iloc[-1] < sw["cost_ratio"].iloc[0]

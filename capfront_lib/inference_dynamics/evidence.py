@@ -143,6 +143,13 @@ def interval(boots: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def shown(value: float, ci: tuple[float, float] | None, unit: str = "pt", digits: int = 2, signed: bool = True) -> str:
+    """Ledger text of a measured value: ``+0.38 pt [−0.62, +1.17]`` (or ``87.4 % [87.1, 87.7]``)."""
+    f = f"{{:{'+' if signed else ''}.{digits}f}}"
+    core = f.format(value) + (f" {unit}" if unit else "")
+    return core if ci is None else f"{core} [{f.format(ci[0])}, {f.format(ci[1])}]"
+
+
 def _with_point(point: float, lo: float, hi: float) -> tuple[float, float]:
     """A percentile interval always contains the point estimate here (it is one of the resample values' range)."""
     return (min(lo, point), max(hi, point))
@@ -158,7 +165,8 @@ def gain_over_single(split: RoutedSplit, boot: Bootstrap, router: str, single: i
     d = split.outcome(split.choices[router]) - split.outcome(t)
     p, b = boot.macro(100 * d)
     lo, hi = _with_point(float(p), *interval(b))
-    return Measurement(float(p), (lo, hi), split.n, note=f"{router} vs {split.models[t]} on {split.name}")
+    return Measurement(float(p), (lo, hi), split.n, note=f"{router} vs {split.models[t]} on {split.name}",
+                       display=shown(float(p), (lo, hi)))
 
 
 def min_gain(split: RoutedSplit, boot: Bootstrap, router: str, others: Sequence[str]) -> Measurement:
@@ -168,7 +176,8 @@ def min_gain(split: RoutedSplit, boot: Bootstrap, router: str, others: Sequence[
     k = int(np.argmin(p))
     lo, hi = _with_point(float(p.min()), *interval(b.min(axis=1)))
     parts = ", ".join(f"vs {o}: {v:+.2f}" for o, v in zip(others, p))
-    return Measurement(float(p.min()), (lo, hi), split.n, note=f"{parts} (closest: {others[k]})")
+    return Measurement(float(p.min()), (lo, hi), split.n, note=f"{parts} (closest: {others[k]})",
+                       display=shown(float(p.min()), (lo, hi)))
 
 
 def ratios(split: RoutedSplit, boot: Bootstrap, choice: np.ndarray) -> dict[str, tuple[float, float, float]]:
@@ -216,7 +225,7 @@ def cheapest_at_floor(split: RoutedSplit, boot: Bootstrap, sweep: Mapping[float,
     lo, hi = _with_point(point, *interval(bvals))
     note = (f"cheapest setting with PR >= {pr_floor:g} %: beta = {sel:g} (PR {pr_p[betas.index(sel)]:.1f} %)"
             if sel == sel else f"no beta keeps PR >= {pr_floor:g} % below the best single model's cost")
-    return Measurement(point, (lo, hi), split.n, note=note), sel
+    return Measurement(point, (lo, hi), split.n, note=note, display=shown(point, (lo, hi), "%", 1, False)), sel
 
 
 def share_to(split: RoutedSplit, boot: Bootstrap, choice: np.ndarray, models: Sequence[int]) -> Measurement:
@@ -225,7 +234,7 @@ def share_to(split: RoutedSplit, boot: Bootstrap, choice: np.ndarray, models: Se
     p, b = boot.total(hit)
     p, b = p / split.n, b / split.n
     lo, hi = _with_point(float(p), *interval(b))
-    return Measurement(float(p), (lo, hi), split.n)
+    return Measurement(float(p), (lo, hi), split.n, display=shown(100 * float(p), (100 * lo, 100 * hi), "% of queries", 1, False))
 
 
 def dynamic_margins(split: RoutedSplit, boot: Bootstrap, steps: Sequence[np.ndarray], order_pos: Sequence[int],
@@ -245,7 +254,7 @@ def dynamic_margins(split: RoutedSplit, boot: Bootstrap, steps: Sequence[np.ndar
     k = int(np.argmin(p))
     lo, hi = _with_point(float(p.min()), *interval(b.min(axis=1)))
     note = f"smallest margin at {labels[k]}; margins " + ", ".join(f"{v:+.2f}" for v in p)
-    return Measurement(float(p.min()), (lo, hi), split.n, note=note)
+    return Measurement(float(p.min()), (lo, hi), split.n, note=note, display=shown(float(p.min()), (lo, hi)))
 
 
 def task_specialists(Y: np.ndarray, tasks: np.ndarray, models: Sequence[str], *, n_boot: int, seed: int = 0,
@@ -276,6 +285,7 @@ def task_specialists(Y: np.ndarray, tasks: np.ndarray, models: Sequence[str], *,
     k = int(tab["ci_low"].idxmax())
     r = tab.loc[k]
     m = Measurement(float(r["margin_pt"]), (float(r["ci_low"]), float(r["ci_high"])), int(r["n"]),
+                    display=shown(float(r["margin_pt"]), (float(r["ci_low"]), float(r["ci_high"]))),
                     note=f"{r['task']}: {r['task_best']} beats the overall best {r['overall_best']} "
                          f"(Bonferroni over {len(tab)} tasks); tasks won by another model: "
                          f"{int((tab['task_best'] != tab['overall_best']).sum())} of {len(tab)}")
@@ -329,7 +339,7 @@ def sweep_measurements(split: RoutedSplit, boot: Bootstrap, sweep: Mapping[float
         raise ValueError(f"the sweep needs beta = 0 and beta = {BETA_PAPER:g}; it has {betas}")
     out: dict[str, Measurement] = {}
     r0 = ratios(split, boot, sweep[0.0])
-    out["beta0-cost"] = Measurement(r0["cr"][0], r0["cr"][1:], split.n,
+    out["beta0-cost"] = Measurement(r0["cr"][0], r0["cr"][1:], split.n, display=shown(r0["cr"][0], r0["cr"][1:], "%", 1, False),
                                     note=f"performance ratio at beta = 0: {r0['pr'][0]:.1f} % [{r0['pr'][1]:.1f}, {r0['pr'][2]:.1f}]")
     r15 = ratios(split, boot, sweep[BETA_PAPER])
     same = bool(np.array_equal(sweep[BETA_PAPER], sweep[0.0]))
@@ -337,14 +347,14 @@ def sweep_measurements(split: RoutedSplit, boot: Bootstrap, sweep: Mapping[float
            "estimated cost difference outweighs its estimated quality difference in this pool" if same else
            f"{np.mean(sweep[BETA_PAPER] != sweep[0.0]):.1%} of the decisions differ from beta = 0")
     out["beta15-perf"] = Measurement(r15["pr"][0] - 100, (r15["pr"][1] - 100, r15["pr"][2] - 100), split.n,
-                                     display=f"PR {r15['pr'][0]:.1f} % [{r15['pr'][1]:.1f}, {r15['pr'][2]:.1f}]", note=why)
-    out["beta15-cost"] = Measurement(r15["cr"][0], r15["cr"][1:], split.n, note=why)
+                                     display="PR " + shown(r15["pr"][0], r15["pr"][1:], "%", 1, False), note=why)
+    out["beta15-cost"] = Measurement(r15["cr"][0], r15["cr"][1:], split.n, note=why, display=shown(r15["cr"][0], r15["cr"][1:], "%", 1, False))
     m, sel = cheapest_at_floor(split, boot, sweep, PR_FLOOR)
     out["beta-half-cost"] = m
     cheap = cheaper_half(split)
     sh = share_to(split, boot, sweep[0.0], cheap)
     flat = sh.ci[0] == sh.ci[1]
-    out["cheap-rarely-chosen"] = Measurement(sh.value, sh.ci, sh.n, note="cheaper half: " + ", ".join(split.models[t] for t in cheap) + (
+    out["cheap-rarely-chosen"] = Measurement(sh.value, sh.ci, sh.n, display=sh.display, note="cheaper half: " + ", ".join(split.models[t] for t in cheap) + (
         "; within every category the router sends all questions to the cheaper half or none, so resampling within "
         "categories cannot move the share" if flat else ""))
     top = betas[-1]
@@ -353,7 +363,7 @@ def sweep_measurements(split: RoutedSplit, boot: Bootstrap, sweep: Mapping[float
     pc, bc = boot.total(d)
     p = 100 * (pc[0] - pc[1]) / pc[2]
     lo, hi = _with_point(float(p), *interval(100 * (bc[:, 0] - bc[:, 1]) / bc[:, 2]))
-    out["beta-shifts-cheaper"] = Measurement(float(p), (lo, hi), split.n,
+    out["beta-shifts-cheaper"] = Measurement(float(p), (lo, hi), split.n, display=shown(float(p), (lo, hi), "points of CR", 1),
                                              note=f"cost ratio {r0['cr'][0]:.0f} % at beta = 0, {rt['cr'][0]:.0f} % at beta = {top:g}")
     return out
 

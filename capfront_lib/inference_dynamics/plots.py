@@ -18,9 +18,18 @@ WIDTH = 7.1  # inches; 7.2 at most after tight bounding boxes
 SMALL = 9  # smallest font size on any figure (pt)
 
 
+#: shorter spellings of long public model names on crowded axes (applied before any truncation)
+ALIASES = (("Meta-Llama-3_1-", "Llama-3.1-"), ("-Instruct", "-Ins"), ("gemini-1.5-", "gemini-"), ("-002", ""),
+           ("DeepSeek-Coder-V2", "DS-Coder-V2"), ("jamba-1.5-large", "jamba-large"), ("Mixtral-8x7B-Ins-v0.1", "Mixtral-8x7B"),
+           ("c4ai-command-r-v01", "command-r"))
+
+
 def _short(name: str, n: int = 16) -> str:
-    """Model names on crowded axes: shortened with an ellipsis beyond ``n`` characters."""
+    """Model names on crowded axes: known long names abbreviated (:data:`ALIASES`), then an ellipsis beyond
+    ``n`` characters."""
     name = str(name)
+    for a, b in ALIASES:
+        name = name.replace(a, b)
     return name if len(name) <= n else name[: n - 1] + "…"
 
 
@@ -126,7 +135,7 @@ def beta_sweep_plot(sweep: pd.DataFrame, singles: pd.DataFrame, *, best_name: st
     hi_y = max(float(singles["avg"].max()), float(sweep["accuracy"].max()))
     ax.set_ylim(lo_y - 0.08 * (hi_y - lo_y + 1e-9), hi_y + 0.12 * (hi_y - lo_y + 1e-9))
     fig.tight_layout()
-    annotate_points(ax, singles["mean_cost_usd"].to_numpy() * 1e3, singles["avg"].to_numpy(), [_short(n, 12) for n in singles.index])
+    annotate_points(ax, singles["mean_cost_usd"].to_numpy() * 1e3, singles["avg"].to_numpy(), [_short(n, 17) for n in singles.index])
     return fig
 
 
