@@ -622,8 +622,9 @@ def test_from_evallog_bring_your_own_log():
     np.testing.assert_allclose(rl.Y[a], [0.5, 0.0])  # mean over K = 2 generations
     np.testing.assert_allclose(rl.C[a], [0.2, 0.2])
     assert rl.items.set_index("id").loc["b", "category"] == "y"
-    with pytest.raises(ValueError, match="cost_usd"):
-        from_evallog(from_long(df.drop(columns="cost_usd")))
+    no_cost = from_evallog(from_long(df.drop(columns="cost_usd")))  # cost sections are skipped, the rest runs
+    assert not no_cost.has_cost and (no_cost.C == 0).all() and rl.has_cost
+    np.testing.assert_allclose(no_cost.Y, rl.Y)
     with pytest.raises(ValueError, match="category"):
         from_evallog(from_long(df.drop(columns="category")))
 

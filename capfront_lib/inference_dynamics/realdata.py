@@ -69,6 +69,7 @@ class RealLog:
     models: list[str]
     prices: pd.DataFrame
     note: str
+    has_cost: bool = True  # False: the log had no cost_usd column and C is all zeros
 
 
 def _resolve(data_dir: str | Path | None) -> Path:
@@ -247,7 +248,8 @@ def from_evallog(log, *, cost_per_query_usd: float | None = None) -> RealLog:
 
     Scores are the mean correctness over generations (``s_i^t`` of §3.3 with K = generations); costs are the
     mean ``cost_usd`` per query and model. The log needs ``category`` metadata (used as the knowledge tag) and
-    complete cells; without ``cost_usd`` a constant ``cost_per_query_usd`` must be given.
+    complete cells. Without ``cost_usd`` the costs are a constant ``cost_per_query_usd`` if given, else zero
+    with ``has_cost = False`` (cost-based sections must then say they are skipped).
     """
     if log.categories is None:
         raise ValueError(f"{log.source}: the log has no 'category' column; the router needs one tag per query")
@@ -261,10 +263,12 @@ def from_evallog(log, *, cost_per_query_usd: float | None = None) -> RealLog:
     elif cost_per_query_usd is not None:
         C = np.full_like(Y, float(cost_per_query_usd))
     else:
-        raise ValueError(f"{log.source}: the log has no 'cost_usd' column; pass cost_per_query_usd")
+        C = np.zeros_like(Y)
     items = pd.DataFrame({"id": list(log.query_ids), "category": log.categories.reindex(log.query_ids).astype(str).to_numpy()})
     prices = pd.DataFrame(index=pd.Index(log.models, name="model"))
-    return RealLog(items, Y, C, list(log.models), prices, f"{log.source}: {log.n_queries} queries x {log.n_models} models")
+    has_cost = bool(log.has("cost_usd") or cost_per_query_usd is not None)
+    return RealLog(items, Y, C, list(log.models), prices,
+                   f"{Path(str(log.source)).name}: {log.n_queries} queries × {log.n_models} models", has_cost)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,3 +404,76 @@ def heldout_category_eval(
             "mean_fold_diff": float(per_fold["diff"].mean()),
         })
     return per_fold, pooled
+
+
+# ---------------------------------------------------------------------------------------------
+# one routed split of a real log (index = ~ev, evaluation = ev)
+
+
+@dataclass
+class SplitEval:
+    """A real log evaluated on one split: the routed evaluation set, the Table-1 analog and the fitted router."""
+
+    split: "RoutedSplit"
+    methods: "MethodEval"
+    router: object
+    index_tags: list
+    eval_tags: list
+    other_share: float
+    n_knowledge_leaders: int
+    ev: np.ndarray  # evaluation mask over the log's queries (index = ~ev)
+
+    def decomposition(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, B)`` of the mixed router on the evaluation set (route score ``A - beta*B``)."""
+        return self.router.decompose(self.eval_tags)
+
+    def sweep_choices(self, betas: Sequence[float]) -> dict[float, np.ndarray]:
+        """The mixed router's decisions at each beta (one decomposition for all)."""
+        from capfront_lib.inference_dynamics.scoring import choose
+
+        A, B = self.decomposition()
+        return {float(b): choose(A - float(b) * B, B) for b in betas}
+
+
+def evaluate_split(
+    log: RealLog,
+    tags: Sequence,
+    ev: np.ndarray,
+    groups: np.ndarray,
+    name: str,
+    *,
+    alpha: float = 0.5,
+    beta: float = 0.0,
+    gamma: float = 1.0,
+    delta: float = 1.0,
+    sim_threshold: float = 0.6,
+    min_freq: int = 10,
+    router_kwargs: dict | None = None,
+    tag_cost_usd: float = 0.0,
+    seed: int = 0,
+    data_label: str = "",
+) -> SplitEval:
+    """Consolidate knowledge labels on the index part, profile the pool, route the evaluation part.
+
+    The returned :class:`SplitEval` holds a :class:`~capfront_lib.inference_dynamics.evidence.RoutedSplit`
+    with the decisions of the mixed router, routing by knowledge, routing by capability, the ``alpha = 0``
+    variant and a seeded random draw (everything a metrics table needs), plus the Table-1 analog.
+    """
+    from capfront_lib.inference_dynamics.evidence import RoutedSplit
+    from capfront_lib.inference_dynamics.experiments import evaluate_methods
+    from capfront_lib.inference_dynamics.scoring import OTHER
+
+    ev = np.asarray(ev, bool)
+    groups = np.asarray(groups)
+    if len(groups) != int(ev.sum()):
+        raise ValueError(f"groups has {len(groups)} entries for {int(ev.sum())} evaluation queries")
+    ti, te, cons = consolidate_split(tags, ev, threshold=sim_threshold, min_freq=min_freq)
+    rk = router_kwargs or {}
+    res = evaluate_methods(ti, log.Y[~ev], log.C[~ev], te, log.Y[ev], log.C[ev], log.models, groups, alpha=alpha,
+                           beta=beta, gamma=gamma, delta=delta, seed=seed, router_kwargs=rk)
+    router = res.router
+    keep = ("InferenceDynamics (mixed)", "Routing by Knowledge", "Routing by Capability", "Mixed, alpha=0", "Random (seeded draw)")
+    split = RoutedSplit(name, list(log.models), log.Y[ev], log.C[ev], groups,
+                        {k: res.choices[k] for k in keep}, tag_cost_usd=tag_cost_usd, data_label=data_label)
+    other = float(np.mean([OTHER in t.knowledge for t in te])) if te else 0.0
+    return SplitEval(split, res, router, ti, te, other, len(cons.leaders), ev)

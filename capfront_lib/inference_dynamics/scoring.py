@@ -139,6 +139,116 @@ def encode_lists(
     return W, M
 
 
+@dataclass(frozen=True)
+class TagCodes:
+    """Ranked tags of many queries as integer codes (the fast path for large or repeated runs).
+
+    ``k`` (``n x Lk``) and ``c`` (``n x Lc``) hold indices into ``kelements`` / ``celements``, most
+    important first, ``-1`` where a list is shorter. The router, :func:`encode_codes` and the experiments
+    accept a ``TagCodes`` wherever they accept a list of :class:`Tags`, with identical results.
+    """
+
+    k: np.ndarray
+    c: np.ndarray
+    kelements: tuple[str, ...]
+    celements: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        k = np.asarray(self.k, dtype=np.int64)
+        c = np.asarray(self.c, dtype=np.int64)
+        if k.ndim != 2 or c.ndim != 2 or k.shape[0] != c.shape[0]:
+            raise ValueError(f"TagCodes: k and c must be 2-d with one row per query, got shapes {k.shape} and {c.shape}")
+        for name, a, E in (("k", k, len(self.kelements)), ("c", c, len(self.celements))):
+            if a.size and (a.max() >= E or a.min() < -1):
+                raise ValueError(f"TagCodes: codes of {name} must lie in [-1, {E - 1}]")
+        object.__setattr__(self, "k", k)
+        object.__setattr__(self, "c", c)
+        object.__setattr__(self, "kelements", tuple(self.kelements))
+        object.__setattr__(self, "celements", tuple(self.celements))
+
+    def __len__(self) -> int:
+        return self.k.shape[0]
+
+    def subset(self, rows) -> "TagCodes":
+        """The queries selected by a boolean mask or an index array."""
+        return TagCodes(self.k[rows], self.c[rows], self.kelements, self.celements)
+
+    def to_tags(self) -> list[Tags]:
+        """The same tags as a list of :class:`Tags` (slow path; for tests and small tables)."""
+        ke, ce = np.asarray(self.kelements, dtype=object), np.asarray(self.celements, dtype=object)
+        return [Tags(ke[kr[kr >= 0]], ce[cr[cr >= 0]]) for kr, cr in zip(self.k, self.c)]
+
+    @classmethod
+    def from_tags(cls, tags: Sequence[Tags], kelements: Sequence[str] | None = None,
+                  celements: Sequence[str] | None = None) -> "TagCodes":
+        """Encode a list of :class:`Tags` (element lists default to first-seen order); unknown labels raise."""
+        tags = list(tags)
+        ke = list(kelements) if kelements is not None else _first_seen(t.knowledge for t in tags)
+        ce = list(celements) if celements is not None else _first_seen(t.capabilities for t in tags)
+        return cls(_codes([t.knowledge for t in tags], ke), _codes([t.capabilities for t in tags], ce), tuple(ke), tuple(ce))
+
+
+def _codes(lists: Sequence[Sequence[str]], elements: Sequence[str]) -> np.ndarray:
+    index = {e: j for j, e in enumerate(elements)}
+    L = max((len(l) for l in lists), default=0)
+    out = np.full((len(lists), max(L, 1)), -1, dtype=np.int64)
+    for i, lst in enumerate(lists):
+        for j, lab in enumerate(lst):
+            if lab not in index:
+                raise ValueError(f"label {lab!r} of list {i} is not among the elements")
+            out[i, j] = index[lab]
+    return out
+
+
+def pack_codes(codes: np.ndarray) -> np.ndarray:
+    """Move the ``-1`` entries of every row to its end, keeping the order of the others (rank order)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.size == 0:
+        return codes
+    order = np.argsort(codes < 0, axis=1, kind="stable")
+    return np.take_along_axis(codes, order, axis=1)
+
+
+def encode_codes(codes: np.ndarray, n_elements: int, alpha: float, *,
+                 dup_policy: DupPolicy = "sum") -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """:func:`encode_lists` for integer codes (``n x L``, ``-1`` = no tag, removed before weighting).
+
+    Returns the rank-weight matrix ``W`` and the membership matrix ``M`` (``n x n_elements``) with the
+    same conventions as :func:`encode_lists`; vectorised, no Python loop over queries.
+    """
+    if dup_policy not in ("sum", "occurrence"):
+        raise ValueError(f"dup_policy must be 'sum' or 'occurrence', got {dup_policy!r}")
+    codes = pack_codes(codes)
+    n = codes.shape[0]
+    L = codes.shape[1] if codes.ndim == 2 else 0
+    if codes.size and codes.max() >= n_elements:
+        raise ValueError(f"codes reach {int(codes.max())} but there are {n_elements} elements")
+    valid = codes >= 0
+    if not valid.any():
+        empty = sparse.csr_matrix((n, n_elements))
+        return empty, empty.copy()
+    lens = valid.sum(axis=1)
+    tab = _weight_table(L, alpha)
+    w = tab[lens[:, None], np.arange(L)[None, :]]
+    r = np.broadcast_to(np.arange(n)[:, None], codes.shape)[valid]
+    c = codes[valid]
+    W = sparse.csr_matrix((w[valid], (r, c)), shape=(n, n_elements))
+    M = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, n_elements))
+    W.sum_duplicates()
+    M.sum_duplicates()
+    if dup_policy == "sum":
+        M.data[:] = 1.0
+    return W, M
+
+
+def _map_codes(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """Apply ``mapping`` (old code -> new code or -1) to the valid entries of ``codes``."""
+    out = np.full(codes.shape, -1, dtype=np.int64)
+    v = codes >= 0
+    out[v] = mapping[codes[v]]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # profiles
 
@@ -242,6 +352,20 @@ def _first_seen(lists: Iterable[Sequence[str]]) -> list[str]:
     return list(dict.fromkeys(lab for lst in lists for lab in lst))
 
 
+def _first_seen_codes(codes: np.ndarray) -> np.ndarray:
+    """Distinct valid codes in row-major first-seen order (rank order within a query, queries in order)."""
+    flat = np.asarray(codes).ravel()
+    flat = flat[flat >= 0]
+    uniq, first = np.unique(flat, return_index=True)
+    return uniq[np.argsort(first, kind="stable")]
+
+
+def _lookup(elements: Sequence[str], vocab: Sequence[str], missing: int) -> np.ndarray:
+    """Array mapping each element's position to its position in ``vocab`` (``missing`` if absent)."""
+    where = {e: j for j, e in enumerate(vocab)}
+    return np.array([where.get(e, missing) for e in elements], dtype=np.int64)
+
+
 class InferenceDynamicsRouter:
     """The InferenceDynamics router (eq. 1-2): profile models on an index set, route by ``gamma*KS + delta*CS``.
 
@@ -299,14 +423,42 @@ class InferenceDynamicsRouter:
         self.capability: ElementProfile | None = None
 
     # ----- fitting -----
-    def _encode_index(self, tags: Sequence[Tags], kvocab, cvocab):
+    def _index_matrices(self, tags: "Sequence[Tags] | TagCodes", kvocab: list[str] | None = None,
+                        cvocab: list[str] | None = None):
+        """Vocabularies (first-seen order, ``'Other'`` appended) and the encoded index lists.
+
+        With ``kvocab``/``cvocab`` given, the lists are encoded over them (unknown labels raise)."""
+        if isinstance(tags, TagCodes):
+            ke, ce = list(tags.kelements), list(tags.celements)
+            if kvocab is None:
+                kvocab = [ke[j] for j in _first_seen_codes(tags.k)]
+                if self.other_label not in kvocab:
+                    kvocab.append(self.other_label)
+            if cvocab is None:
+                cvocab = [ce[j] for j in _first_seen_codes(tags.c)]
+            kk = _map_codes(tags.k, _lookup(ke, kvocab, missing=-2))
+            cc = _map_codes(tags.c, _lookup(ce, cvocab, missing=-2))
+            if (kk == -2).any() or (cc == -2).any():
+                raise ValueError("index tags hold labels outside the fitted vocabulary")
+            Wk, Mk = encode_codes(kk, len(kvocab), self.alpha, dup_policy=self.dup_policy)
+            Wc, Mc = encode_codes(cc, len(cvocab), self.alpha, dup_policy=self.dup_policy)
+            return kvocab, cvocab, Wk, Mk, Wc, Mc
+        if kvocab is None:
+            kvocab = _first_seen(t.knowledge for t in tags)
+            if self.other_label not in kvocab:
+                kvocab.append(self.other_label)
+        if cvocab is None:
+            cvocab = _first_seen(t.capabilities for t in tags)
         Wk, Mk = encode_lists([t.knowledge for t in tags], kvocab, self.alpha, unknown="error", dup_policy=self.dup_policy)
         Wc, Mc = encode_lists([t.capabilities for t in tags], cvocab, self.alpha, unknown="error", dup_policy=self.dup_policy)
-        return Wk, Mk, Wc, Mc
+        return kvocab, cvocab, Wk, Mk, Wc, Mc
 
-    def fit(self, index_tags: Sequence[Tags], Y, C, models: Sequence[str]) -> "InferenceDynamicsRouter":
-        """Profile every model on the index set (§3.3). ``Y``, ``C``: ``n x T`` scores in [0,1] and USD costs."""
-        index_tags = list(index_tags)
+    def fit(self, index_tags: "Sequence[Tags] | TagCodes", Y, C, models: Sequence[str]) -> "InferenceDynamicsRouter":
+        """Profile every model on the index set (§3.3). ``Y``, ``C``: ``n x T`` scores in [0,1] and USD costs.
+
+        ``index_tags`` is a list of :class:`Tags` or a :class:`TagCodes` (same result, faster)."""
+        if not isinstance(index_tags, TagCodes):
+            index_tags = list(index_tags)
         n = len(index_tags)
         if n == 0:
             raise ValueError("index_tags is empty: the index set needs at least one query")
@@ -319,15 +471,11 @@ class InferenceDynamicsRouter:
         C = _check_matrix("C", C, n, 0.0, None)
         if Y.shape[1] != len(models) or C.shape[1] != len(models):
             raise ValueError(f"Y and C need one column per model ({len(models)}), got {Y.shape[1]} and {C.shape[1]}")
-        kvocab = _first_seen(t.knowledge for t in index_tags)
-        if self.other_label not in kvocab:
-            kvocab.append(self.other_label)
-        cvocab = _first_seen(t.capabilities for t in index_tags)
-        Wk, Mk, Wc, Mc = self._encode_index(index_tags, kvocab, cvocab)
+        kvocab, cvocab, Wk, Mk, Wc, Mc = self._index_matrices(index_tags)
         self.models = list(models)
         self.knowledge = ElementProfile.from_encoded(kvocab, models, Wk, Mk, Y, C)
         self.capability = ElementProfile.from_encoded(cvocab, models, Wc, Mc, Y, C)
-        self._index_tags = index_tags
+        self._Wk, self._Wc = Wk, Wc
         self._sum_y = Y.sum(axis=0)
         self._sum_c = C.sum(axis=0)
         self._n_index = n
@@ -346,17 +494,18 @@ class InferenceDynamicsRouter:
         n = self._n_index
         y = _check_matrix("y", np.asarray(y, float).reshape(-1), n, 0.0, 1.0)[:, 0]
         c = _check_matrix("c", np.asarray(c, float).reshape(-1), n, 0.0, None)[:, 0]
-        Wk, _, Wc, _ = self._encode_index(self._index_tags, self.knowledge.elements, self.capability.elements)
-        self.knowledge.add_model(name, Wk, y, c)
-        self.capability.add_model(name, Wc, y, c)
+        self.knowledge.add_model(name, self._Wk, y, c)
+        self.capability.add_model(name, self._Wc, y, c)
         self.models.append(name)
         self._sum_y = np.append(self._sum_y, y.sum())
         self._sum_c = np.append(self._sum_c, c.sum())
         return self
 
-    def add_queries(self, tags: Sequence[Tags], Y, C) -> "InferenceDynamicsRouter":
+    def add_queries(self, tags: "Sequence[Tags] | TagCodes", Y, C) -> "InferenceDynamicsRouter":
         """Add index queries evaluated on every pool model (§1.6); new elements get new rows."""
         self._require_fit()
+        if isinstance(tags, TagCodes):
+            tags = tags.to_tags()
         tags = list(tags)
         n = len(tags)
         Y = _check_matrix("Y", Y, n, 0.0, 1.0)
@@ -367,10 +516,11 @@ class InferenceDynamicsRouter:
         newc = [e for e in _first_seen(t.capabilities for t in tags) if e not in set(self.capability.elements)]
         kvocab = self.knowledge.elements + newk
         cvocab = self.capability.elements + newc
-        Wk, Mk, Wc, Mc = self._encode_index(tags, kvocab, cvocab)
+        _, _, Wk, Mk, Wc, Mc = self._index_matrices(tags, kvocab, cvocab)
         self.knowledge.add_queries(newk, Wk, Mk, Y, C)
         self.capability.add_queries(newc, Wc, Mc, Y, C)
-        self._index_tags = self._index_tags + tags
+        self._Wk = sparse.vstack([sparse.hstack([self._Wk, sparse.csr_matrix((self._n_index, len(newk)))]), Wk]).tocsr()
+        self._Wc = sparse.vstack([sparse.hstack([self._Wc, sparse.csr_matrix((self._n_index, len(newc)))]), Wc]).tocsr()
         self._sum_y = self._sum_y + Y.sum(axis=0)
         self._sum_c = self._sum_c + C.sum(axis=0)
         self._n_index += n
@@ -395,19 +545,28 @@ class InferenceDynamicsRouter:
         return q, c
 
     # ----- routing -----
-    def encode(self, tags: Sequence[Tags]):
+    def encode(self, tags: "Sequence[Tags] | TagCodes"):
         """Sparse rank-weight matrices of new queries over the fitted vocabularies (``'Other'`` mapping applied)."""
         self._require_fit()
+        unknown = "other" if self.other_policy == "score" else "drop"
+        if isinstance(tags, TagCodes):
+            kv, cv = self.knowledge.elements, self.capability.elements
+            kmap = _lookup(tags.kelements, kv, missing=kv.index(self.other_label) if unknown == "other" else -1)
+            cmap = _lookup(tags.celements, cv, missing=-1)
+            Wk, _ = encode_codes(_map_codes(tags.k, kmap), len(kv), self.alpha)
+            Wc, _ = encode_codes(_map_codes(tags.c, cmap), len(cv), self.alpha)
+            return Wk, Wc
         Wk, _ = encode_lists(
             [t.knowledge for t in tags], self.knowledge.elements, self.alpha,
-            unknown="other" if self.other_policy == "score" else "drop", other_label=self.other_label,
+            unknown=unknown, other_label=self.other_label,
         )
         Wc, _ = encode_lists([t.capabilities for t in tags], self.capability.elements, self.alpha, unknown="drop")
         return Wk, Wc
 
-    def components(self, tags: Sequence[Tags]) -> dict[str, np.ndarray]:
+    def components(self, tags: "Sequence[Tags] | TagCodes") -> dict[str, np.ndarray]:
         """``KS`` and ``CS`` split into quality and cost parts: keys ``KSq, KSc, CSq, CSc`` (each ``n x T``)."""
-        tags = list(tags)
+        if not isinstance(tags, TagCodes):
+            tags = list(tags)
         Wk, Wc = self.encode(tags)
         qk, ck = self._qc(self.knowledge)
         qc, cc = self._qc(self.capability)
@@ -446,7 +605,8 @@ class InferenceDynamicsRouter:
         beta = self.beta if beta is None else float(beta)
         if beta < 0 or not np.isfinite(beta):
             raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        tags = list(tags)
+        if not isinstance(tags, TagCodes):
+            tags = list(tags)
         if self.score_norm == "none":
             A, B = self.decompose(tags)
             return choose(A - beta * B, B)

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from capfront_lib.inference_dynamics.scoring import Tags, encode_lists
+from capfront_lib.inference_dynamics.scoring import TagCodes, Tags, encode_codes
 
 PAPER_CAPABILITIES = (
     "Reasoning",
@@ -48,6 +48,7 @@ class RoutingWorld:
     mu: np.ndarray  # T global logits
     prices: pd.DataFrame  # per model: usd_per_mtok_in, usd_per_mtok_out
     element_words: dict[str, list[str]]
+    codes: TagCodes  # the latent tags of every query as integer codes (fast path)
 
     def mask(self, split: str) -> np.ndarray:
         return (self.queries["split"] == split).to_numpy()
@@ -56,33 +57,44 @@ class RoutingWorld:
         q = self.queries if split is None else self.queries[self.queries["split"] == split]
         return [Tags(k, c) for k, c in zip(q["knowledge"], q["capabilities"])]
 
+    def tag_codes(self, split: str | None = None) -> TagCodes:
+        """The latent tags as :class:`TagCodes` (all queries, or one split)."""
+        return self.codes if split is None else self.codes.subset(self.mask(split))
+
     def bayes_choice(self, split: str = "eval") -> np.ndarray:
         """Bayes oracle: argmax of the true success probability (known aptitudes)."""
         return np.argmax(self.P[self.mask(split)], axis=1)
 
 
-def _sample_lists(rng: np.random.Generator, pop: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
-    """Ranked lists without replacement, Plackett-Luce in the popularity (Gumbel top-k)."""
-    n, E = len(lengths), pop.shape[-1]
+def _sample_codes(rng: np.random.Generator, pop: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Ranked lists without replacement, Plackett-Luce in each row's popularity ``pop`` (``n x E``; Gumbel
+    top-k), as codes ``n x max(lengths)`` padded with ``-1``."""
+    n, E = pop.shape
+    L = int(lengths.max()) if len(lengths) else 1
     keys = np.log(np.maximum(pop, 1e-300)) + rng.gumbel(size=(n, E))
-    order = np.argsort(-keys, axis=1)
-    return [order[i, : lengths[i]].tolist() for i in range(n)]
+    order = np.argsort(-keys, axis=1)[:, :L]
+    order[np.arange(L)[None, :] >= lengths[:, None]] = -1
+    return order
 
 
-def _pseudo_text(rng, klists, clists, *, n_knowledge_total: int, words_per_element: int, text_noise: float,
-                 n_vocab: int, mentions=(4, 2, 1)) -> list[np.ndarray]:
+def _pseudo_text(rng, kcodes: np.ndarray, ccodes: np.ndarray, *, n_knowledge_total: int, words_per_element: int,
+                 text_noise: float, n_vocab: int, mentions=(4, 2, 1)) -> list[np.ndarray]:
     """Word indices of each query's pseudo-text: the element at rank r is mentioned 4/2/1 times (r = 1/2/3+),
     plus a share ``text_noise`` of uniformly drawn foreign words; order shuffled. Vectorised."""
-    q, el, m = [], [], []
-    for i, (kl, cl) in enumerate(zip(klists, clists)):
-        for r, e in enumerate(kl):
-            q.append(i); el.append(e); m.append(mentions[min(r, 2)])
-        for r, e in enumerate(cl):
-            q.append(i); el.append(n_knowledge_total + e); m.append(mentions[min(r, 2)])
-    q, el, m = np.asarray(q), np.asarray(el), np.asarray(m)
+    n = kcodes.shape[0]
+    ment = np.asarray(mentions)
+    parts_q, parts_e, parts_m = [], [], []
+    for codes, offset in ((kcodes, 0), (ccodes, n_knowledge_total)):
+        v = codes >= 0
+        rank = np.broadcast_to(np.arange(codes.shape[1])[None, :], codes.shape)
+        parts_q.append(np.broadcast_to(np.arange(n)[:, None], codes.shape)[v])
+        parts_e.append(codes[v] + offset)
+        parts_m.append(ment[np.minimum(rank[v], len(ment) - 1)])
+    q, el, m = (np.concatenate(x) for x in (parts_q, parts_e, parts_m))
+    o = np.argsort(q, kind="stable")
+    q, el, m = q[o], el[o], m[o]
     qq = np.repeat(q, m)
     words = np.repeat(el, m) * words_per_element + rng.integers(0, words_per_element, m.sum())
-    n = len(klists)
     n_sig = np.bincount(qq, minlength=n)
     n_noise = (np.rint(text_noise * n_sig / (1 - text_noise)).astype(int) if text_noise < 1 else n_sig)
     qn = np.repeat(np.arange(n), n_noise)
@@ -213,26 +225,23 @@ def make_routing_world(
     n = n_index + n_eval
     lk = rng.integers(1, max_k_tags + 1, n)
     lc = rng.integers(1, max_c_tags + 1, n)
-    klists: list[list[int]] = [None] * n  # type: ignore[list-item]
-    clists: list[list[int]] = [None] * n  # type: ignore[list-item]
-    for bidx in range(n_bench):
-        rows = np.flatnonzero(bench == bidx)
-        for r, l in zip(rows, _sample_lists(rng, np.broadcast_to(popk[bidx], (len(rows), n_knowledge)), lk[rows])):
-            klists[r] = l
-        for r, l in zip(rows, _sample_lists(rng, np.broadcast_to(popc[bidx], (len(rows), EC)), lc[rows])):
-            clists[r] = l
+    kcodes = _sample_codes(rng, popk[bench], lk)
+    ccodes = _sample_codes(rng, popc[bench], lc)
     if n_unseen:
-        for r in np.flatnonzero(split == "eval"):
-            lst = klists[r]
-            swap = rng.random(len(lst)) < unseen_frac
-            if swap.any():
-                cand = rng.permutation(n_unseen)[: int(swap.sum())] + n_knowledge
-                for j, u in zip(np.flatnonzero(swap), cand):
-                    lst[j] = int(u)
+        # each evaluation tag becomes an index-unseen element with probability unseen_frac (distinct per query)
+        ev = np.flatnonzero(split == "eval")
+        sub = kcodes[ev]
+        swap = (rng.random(sub.shape) < unseen_frac) & (sub >= 0)
+        perm = np.argsort(rng.random((len(ev), n_unseen)), axis=1)
+        slot = np.cumsum(swap, axis=1) - 1
+        ok = swap & (slot < n_unseen)
+        rows = np.broadcast_to(np.arange(len(ev))[:, None], sub.shape)
+        sub[ok] = n_knowledge + perm[rows[ok], slot[ok]]
+        kcodes[ev] = sub
 
     # success probabilities (rank-weighted aptitudes as sparse products)
-    Wk, _ = encode_lists(klists, list(range(EK)), alpha_true, unknown="error")
-    Wc, _ = encode_lists(clists, list(range(EC)), alpha_true, unknown="error")
+    Wk, _ = encode_codes(kcodes, EK, alpha_true)
+    Wc, _ = encode_codes(ccodes, EC, alpha_true)
     logit = mu[None, :] + kappa_k * (Wk @ a.T) + kappa_c * (Wc @ b.T)
     logit = np.asarray(logit - sigma_d * rng.standard_normal(n)[:, None])
     P = 1.0 / (1.0 + np.exp(-logit))
@@ -248,7 +257,7 @@ def make_routing_world(
     all_el = kel + cel
     vocab = _words(rng, words_per_element * len(all_el))
     element_words = {e: vocab[j * words_per_element:(j + 1) * words_per_element] for j, e in enumerate(all_el)}
-    texts = _pseudo_text(rng, klists, clists, n_knowledge_total=EK, words_per_element=words_per_element,
+    texts = _pseudo_text(rng, kcodes, ccodes, n_knowledge_total=EK, words_per_element=words_per_element,
                          text_noise=text_noise, n_vocab=len(vocab)) if with_text else None
     if texts is not None:
         vocab_arr = np.asarray(vocab, dtype=object)
@@ -259,10 +268,16 @@ def make_routing_world(
             "id": [f"q{i:06d}" for i in range(n)],
             "benchmark": [f"{'idx' if b_ < n_bench_index else 'ood'}{b_:02d}" for b_ in bench],
             "split": split,
-            "knowledge": [tuple(kel[e] for e in l) for l in klists],
-            "capabilities": [tuple(cel[e] for e in l) for l in clists],
+            "knowledge": _code_tuples(kcodes, kel),
+            "capabilities": _code_tuples(ccodes, cel),
             "text": texts if with_text else [""] * n,
         }
     )
     prices = pd.DataFrame({"usd_per_mtok_in": p_in, "usd_per_mtok_out": p_out}, index=pd.Index(models, name="model"))
-    return RoutingWorld(queries, models, kel, cel, P, Y, C, a, b, mu, prices, element_words)
+    codes = TagCodes(kcodes, ccodes, tuple(kel), tuple(cel))
+    return RoutingWorld(queries, models, kel, cel, P, Y, C, a, b, mu, prices, element_words, codes)
+
+
+def _code_tuples(codes: np.ndarray, names: list[str]) -> list[tuple[str, ...]]:
+    arr = np.asarray(names, dtype=object)
+    return [tuple(arr[r[r >= 0]]) for r in codes]

@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from capfront_lib.inference_dynamics.scoring import OTHER, Tags
+from capfront_lib.inference_dynamics.scoring import OTHER, TagCodes, Tags
 from capfront_lib.inference_dynamics.synthetic import PAPER_CAPABILITIES
 
 CAPABILITIES = PAPER_CAPABILITIES  # the 8 of the App. D prompt (§3.2 lists 7, without In-context Learning)
@@ -113,6 +113,24 @@ def corrupt_lists(lists: Sequence[Sequence[str]], universe: Sequence[str], p: fl
     return out
 
 
+def corrupt_codes(codes: np.ndarray, n_universe: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """:func:`corrupt_lists` on integer codes (``-1`` = no tag): each tag becomes a uniform draw from
+    ``range(n_universe)`` with probability ``p``. Draws the same random numbers, in the same order (row-major
+    over the tags), as :func:`corrupt_lists` on the same lists, so both give the same tags."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"tag_noise must be in [0, 1], got {p!r}")
+    codes = np.asarray(codes, dtype=np.int64)
+    if p == 0:
+        return codes.copy()
+    valid = codes >= 0
+    flat = codes[valid]
+    swap = rng.random(len(flat)) < p
+    draws = rng.integers(0, n_universe, len(flat))
+    out = codes.copy()
+    out[valid] = np.where(swap, draws, flat)
+    return out
+
+
 class MetadataTagger:
     """Tags from metadata columns (cost 0).
 
@@ -181,9 +199,32 @@ class MetadataTagger:
             cl = corrupt_lists(cl, uc, self.tag_noise, self.rng)
         return [Tags(k, c) for k, c in zip(kl, cl)]
 
+    def tag_codes(self, codes: TagCodes) -> TagCodes:
+        """The latent tags of a synthetic world (``RoutingWorld.codes``), corrupted like :meth:`tag` (fast path).
+
+        The noise universe is the code's element list (``universe_k``/``universe_c`` must equal it if given)."""
+        for uni, el, name in ((self.universe_k, codes.kelements, "universe_k"), (self.universe_c, codes.celements, "universe_c")):
+            if uni is not None and tuple(uni) != tuple(el):
+                raise ValueError(f"MetadataTagger.tag_codes: {name} must equal the codes' element list")
+        if self.tag_noise == 0:
+            return codes
+        k = corrupt_codes(codes.k, len(codes.kelements), self.tag_noise, self.rng)
+        c = corrupt_codes(codes.c, len(codes.celements), self.tag_noise, self.rng)
+        return TagCodes(k, c, codes.kelements, codes.celements)
+
 
 # ---------------------------------------------------------------------------------------------
 # text taggers
+
+
+def _rank_codes(scores: np.ndarray, max_tags: int, min_score: float) -> np.ndarray:
+    """:func:`_rank_hits` as codes (``n x max_tags``, ``-1`` padded)."""
+    k = min(max_tags, scores.shape[1])
+    if k == 0:
+        return np.full((scores.shape[0], 1), -1, dtype=np.int64)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    keep = np.take_along_axis(scores, order, axis=1) > min_score
+    return np.where(keep, order, -1).astype(np.int64)
 
 
 def _rank_hits(scores: np.ndarray, names: Sequence[str], max_tags: int, min_score: float) -> list[tuple[str, ...]]:
@@ -253,6 +294,13 @@ class KeywordTagger:
         k = _rank_hits(ck, list(self.kl), self.max_k, thr)
         c = _rank_hits(cc, list(self.cl), self.max_c, thr) if self.cl else [()] * len(ck)
         return [Tags(a, b) for a, b in zip(k, c)]
+
+    def codes_from_counts(self, ck: np.ndarray, cc: np.ndarray, min_hits: int | None = None) -> TagCodes:
+        """:meth:`tags_from_counts` as :class:`TagCodes` over the lexicons' element lists (fast path)."""
+        thr = (self.min_hits if min_hits is None else min_hits) - 0.5
+        k = _rank_codes(ck, self.max_k, thr)
+        c = _rank_codes(cc, self.max_c, thr) if self.cl else np.full((len(ck), 1), -1, dtype=np.int64)
+        return TagCodes(k, c, tuple(self.kl), tuple(self.cl))
 
 
 class TfidfTagger:
