@@ -418,7 +418,8 @@ def tune_bo(phi: np.ndarray, labels: np.ndarray, cost: np.ndarray, rng: np.rando
         return X[j], float(mc[j]), it
 
     c1 = float(np.mean(cost[:, 0]))
-    xs, lams, iters = _sweep(solve, c1, lambda_start, lambda_r, max_steps, cost_stop)
+    with single_thread_blas():  # tiny GP and L-BFGS-B problems: BLAS threads cost 10-50x on a busy machine
+        xs, lams, iters = _sweep(solve, c1, lambda_start, lambda_r, max_steps, cost_stop)
     th = np.array(xs)
     if infill_q is not None:
         th = infill(th, empirical_mass(phi[:, : k - 1]), infill_q)
