@@ -200,33 +200,41 @@ def fig_runtime(rt: pd.DataFrame):
     """F7 (Fig. 2.9): seconds for a full error-cost curve vs k (semilog) and vs resolution (log-log).
 
     Naive grid-search times that were extrapolated (not measured) are drawn with open markers."""
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.9))
     gk = rt[rt["study"] == "k"]
     gr = rt[rt["study"] == "resolution"]
     ax = axes[0]
     ax.semilogy(gk["k"], gk["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT")
     if "rtx_seconds" in gk:
         ax.semilogy(gk["k"], gk["rtx_seconds"], "D-", color=METHOD_STYLE["RT-exact"]["color"], label="RT-exact")
-    ax.semilogy(gk["k"], gk["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS (factorised)")
+    ax.semilogy(gk["k"], gk["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS, factorised")
     if "gs_naive_seconds" in gk:
         meas = gk["gs_naive_measured"].astype(bool).to_numpy()
         ax.semilogy(gk["k"], gk["gs_naive_seconds"], ":", color="#8d6a9f")
-        ax.semilogy(gk["k"][meas], gk["gs_naive_seconds"][meas], "^", color="#8d6a9f", label="GS (naive), measured")
+        ax.semilogy(gk["k"][meas], gk["gs_naive_seconds"][meas], "^", color="#8d6a9f", label="GS, naive (measured)")
         if (~meas).any():
             ax.semilogy(gk["k"][~meas], gk["gs_naive_seconds"][~meas], "^", mfc="white", color="#8d6a9f",
-                        label="GS (naive), extrapolated")
+                        label="GS, naive (extrapolated)")
     ax.set_xlabel("cascade length k")
     ax.set_ylabel("seconds per curve")
     ax.set_xticks(gk["k"])
-    ax.legend(fontsize=9)
+    ax.set_title("vs cascade length (40 levels)", fontsize=10)
     ax = axes[1]
-    ax.loglog(gr["rt_lambdas"], gr["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT vs λ values")
-    ax.loglog(gr["levels"], gr["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS vs grid levels")
-    ax.set_xlabel("resolution (λ values / grid levels)")
+    ax.loglog(gr["rt_lambdas"], gr["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"])
+    ax.loglog(gr["levels"], gr["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"])
+    ax.set_xlabel("λ values (RT) / grid levels (GS)")
     ax.set_ylabel("seconds per curve")
-    ax.legend(fontsize=9)
+    ax.set_title(f"vs resolution (k = {int(gr['k'].iloc[0])})" if len(gr) else "vs resolution", fontsize=10)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ticks = sorted(set(int(v) for v in np.r_[gr["rt_lambdas"], gr["levels"]]))
+    ax.set_xticks(ticks[:: max(1, len(ticks) // 5)])
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     fig.suptitle("Time for a full error–cost curve [simulated; this machine]", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     return fig
 
 
