@@ -214,3 +214,15 @@ def test_marginal_em_survives_tiny_peaked_samples():
             assert np.all(np.diff(F) >= -1e-12) and F[-1] == pytest.approx(1.0)
             # the point masses are the observed frequencies of the extremes
             assert m.w_max == pytest.approx(np.mean(x == x.max()))
+
+
+@pytest.mark.parametrize("n,decimals", [(1, None), (7, None), (300, None), (300, 1), (1000, 2)])
+def test_fenwick_kendall_values_equal_the_comparison_matrix(n, decimals):
+    from capfront_lib.markov_copula_cascades import gof
+    from capfront_lib.markov_copula_cascades.model import gumbel_sample
+
+    uv = gumbel_sample(n, 2.0, np.random.default_rng(n))
+    if decimals is not None:  # ties, as from point masses of the marginals
+        uv = np.round(uv, decimals)
+    u, v = gof.pseudo_observations(uv[:, 0], uv[:, 1])
+    assert np.array_equal(gof.empirical_kendall_values(u, v), gof.empirical_kendall_values_reference(u, v))
