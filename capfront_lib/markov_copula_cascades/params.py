@@ -149,6 +149,7 @@ SCHEMA = Schema(
         Int("bo_batch", min=1, max=64, help="suggestions per BO iteration"),
         Float("bo_tol", min=0.0, strict_min=True, max=1.0, help="BO stops when the best loss changes less than this"),
         Int("bo_max_iter", min=2, max=1000, help="cap on BO iterations per lambda"),
+        Bool("bo_fit_kernel", help="refit the GP kernel by marginal likelihood at every BO iteration"),
         IntList("example_cascade", min=0, min_length=2, help="model indices of the error-cost figure"),
         IntList("runtime_ks", min=2, min_length=1, sorted=True, help="cascade lengths of the runtime study"),
         IntList("runtime_resolutions", min=2, max=60, min_length=2, sorted=True, help="grid levels of the resolution study"),

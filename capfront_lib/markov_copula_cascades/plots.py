@@ -34,7 +34,7 @@ def _grid(n: int, height: float = 2.5, width: float = 7.2):
 
 
 def fig_marginals(phi_test: np.ndarray, marginals: Sequence[MixedBetaMarginal], names: Sequence[str], bins: int = 30,
-                  data: str = "simulated"):
+                  data: str = "simulated", min_mass: float = 0.01):
     """F1 (Fig. 2.4): test histogram of calibrated confidence, fitted density, hatched point masses."""
     k = len(marginals)
     fig, axes = _grid(k, 2.6)
@@ -46,15 +46,17 @@ def fig_marginals(phi_test: np.ndarray, marginals: Sequence[MixedBetaMarginal], 
         g = np.linspace(m.phi_min, m.phi_max, 400)[1:-1]
         ax.plot(g, m.pdf_continuous(g), color="#1b6ca8", lw=1.5, label="fitted (train)")
         w = edges[1] - edges[0]
+        drawn = False
         for loc, mass, left in ((m.phi_min, m.w_min, edges[0]), (m.phi_max, m.w_max, edges[-2])):
-            if mass > 1.5 / len(x):
+            if mass > min_mass:  # a continuous signal has w = 1/n at each extreme: not a point mass worth drawing
                 ax.bar(left, mass / w, width=w, align="edge", fill=False, hatch="///", edgecolor="#d1495b",
                        label=f"point mass {mass:.2f}")
+                drawn = True
         ax.set_title(names[j], fontsize=9)
         ax.set_xlabel("calibrated confidence Φ")
         if j % 3 == 0:
             ax.set_ylabel("density")
-        if j == 0 or any(mm.w_max > 1.5 / len(x) for mm in [m]):
+        if j == 0 or drawn:
             ax.legend(loc="upper left", fontsize=9)
     fig.suptitle(f"Fitted marginals vs test histograms [{data}]", fontsize=10)
     fig.tight_layout()
