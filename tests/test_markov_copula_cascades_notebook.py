@@ -177,7 +177,7 @@ def test_transcription_rows_from_the_csv_by_hand(run):
     t21 = pd.read_csv(DATA / "table_2_1.csv")
     assert c.loc["ten_llms", "verdict"] == ("reproduced" if t21[t21.model != "Average"].model.nunique() == 10 else "differs")
     t22 = pd.read_csv(DATA / "table_2_2.csv")
-    assert float(c.loc["ece_28_rows", "our_value"].split()[0]) == pytest.approx(t22[t22.model == "Average"].pct_delta.mean(), abs=1e-3)
+    assert float(c.loc["ece_28_rows", "our_value"].split()[0]) == pytest.approx(t22[t22.model == "Average"].pct_delta.mean(), abs=5e-3)
 
 
 def test_prop2_markov_rows_against_exact_chain_and_monte_carlo(run):
