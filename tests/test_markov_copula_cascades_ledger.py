@@ -226,3 +226,20 @@ def test_fenwick_kendall_values_equal_the_comparison_matrix(n, decimals):
         uv = np.round(uv, decimals)
     u, v = gof.pseudo_observations(uv[:, 0], uv[:, 1])
     assert np.array_equal(gof.empirical_kendall_values(u, v), gof.empirical_kendall_values_reference(u, v))
+
+
+def test_replicates_carry_their_own_seeds():
+    """Each replicate of the tuning experiment is a pure function of its item (so a Dask cluster gives the serial result)."""
+    truth = S.Truth.from_params(S.REFERENCE_MARGINALS[:2], S.REFERENCE_THETAS[:1])
+    kw = dict(pipeline="phi", transform="two_sided", k_max=2, n_train=120, n_train_low=20, n_test=600, n_reps=2,
+              sweep=dict(SWEEP, max_steps=6), grid_levels=10)
+    a = X.tuning_experiment(truth, rng=np.random.default_rng(11), **kw)
+    b = X.tuning_experiment(truth, rng=np.random.default_rng(11), **kw)
+    cols = [c for c in a.columns if not c.endswith("seconds")]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    seeds = np.random.default_rng(11).integers(0, 2**63 - 1, size=3)
+    item = dict(truth=truth, pipeline="phi", transform="two_sided", k_max=2, n_train=120, n_train_low=20, n_test=600,
+                sweep=dict(SWEEP, max_steps=6), grid_levels=10, bo=None, u_grid=801, gof_n=1000, chain_cells=None,
+                cert_rate=None, miscal_a=None, miscal_b=None, test_seed=int(seeds[0]), rep=1, seed=int(seeds[2]))
+    one = pd.DataFrame(X.tuning_replicate(item))
+    pd.testing.assert_frame_equal(one[cols].reset_index(drop=True), a[a.rep == 1][cols].reset_index(drop=True))

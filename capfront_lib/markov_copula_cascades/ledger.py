@@ -126,19 +126,6 @@ def record_claims(ledger: Ledger, out: RunOutputs) -> None:
         _slope(ledger, out, cid, regime, base)
     _widening(ledger, out, "low_widens_gs", "GS-soft")
     _widening(ledger, out, "low_widens_bo", "BO")
-    sens = X.replicate_sensitivity(e)
-    if sens.size:
-        m, ci, n = _t(sens)
-        ledger.measure("sensitivity_copula", m, ci=ci, n=n,
-                       note=f"{SIM_NOTE}; the copula family is correct here, so copula misfit is estimation noise only")
-    else:
-        ledger.skip("sensitivity_copula", "too few cascades per replicate for a rank correlation (needs k_max >= 3)")
-    if out.bo_ran:
-        m, ci, n = _t(X.replicate_bo_ratio(e))
-        ledger.measure("bo_runtime", m, ci=ci, n=n, note="our GP + EI Bayesian optimisation, not HEBO; same lambda sweep and infill as RT")
-    else:
-        ledger.skip("bo_runtime", "Bayesian optimisation was not run on every cascade")
-
     # -- runtime --------------------------------------------------------------------------------
     rk = out.runtime[out.runtime["study"] == "k"].sort_values("k")
     slope_k = X.loglog_slope(rk["k"], rk["rt_seconds"])
