@@ -243,3 +243,12 @@ def test_replicates_carry_their_own_seeds():
                 cert_rate=None, miscal_a=None, miscal_b=None, test_seed=int(seeds[0]), rep=1, seed=int(seeds[2]))
     one = pd.DataFrame(X.tuning_replicate(item))
     pd.testing.assert_frame_equal(one[cols].reset_index(drop=True), a[a.rep == 1][cols].reset_index(drop=True))
+
+
+def test_public_agreement_is_the_phi_coefficient(shared_data):
+    """For 0/1 variables Kendall's tau-b equals the Pearson correlation (phi): an independent computation."""
+    tau, acc = Y.public_agreement(shared_data)
+    w = pd.read_csv(shared_data / Y.GSM8K_FILE, dtype={"id": str}).set_index("id")[[m for m, _ in Y.GSM8K_POOL]].dropna()
+    assert tau.to_numpy() == pytest.approx(np.corrcoef(w.to_numpy(float).T), abs=1e-10)
+    assert acc.to_numpy() == pytest.approx(w.mean().to_numpy())
+    assert len(w) == 1319

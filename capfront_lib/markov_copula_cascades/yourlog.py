@@ -173,3 +173,39 @@ def write_demo_log(path, truth, n: int, rng: np.random.Generator, names: Sequenc
     df = pd.DataFrame(rows)
     df.to_csv(path, index=False)
     return df
+
+
+#: GSM8K (ZeroEval, public data): the thesis' pool where the public matrix has it (Llama 3.1 8B / 70B / 405B, GPT-4o
+#: mini / 4o) plus Qwen2 7B / 72B, ordered by family and size as in the thesis' mixed cascade of Figure 2.1.
+GSM8K_POOL: tuple[tuple[str, str], ...] = (
+    ("Meta-Llama-3.1-8B-Instruct", "Llama 8B"), ("Meta-Llama-3.1-70B-Instruct", "Llama 70B"),
+    ("Llama-3.1-405B-Instruct-Turbo", "Llama 405B"), ("Qwen2-7B-Instruct", "Qwen2 7B"), ("Qwen2-72B-Instruct", "Qwen2 72B"),
+    ("gpt-4o-mini-2024-07-18", "GPT-4o mini"), ("gpt-4o-2024-08-06", "GPT-4o"),
+)
+GSM8K_FILE = "ZeroEval/gsm8k_correct.csv"
+
+
+def public_agreement(root) -> tuple[pd.DataFrame, pd.Series]:
+    """Kendall's tau-b between the 0/1 correctness of every pair of :data:`GSM8K_POOL` models on GSM8K, and accuracies.
+
+    The public matrix has correctness only, no confidences: this is the agreement of the models' answers, a
+    coarser relative of Figure 2.1's rank correlation of calibrated confidences (it cannot test that figure).
+    """
+    from pathlib import Path
+
+    from capfront_lib.core.evallog import load_log
+    from scipy import stats as _stats
+
+    log = load_log(Path(root) / GSM8K_FILE, missing="keep_partial")  # other models' blanks must not drop queries
+    names = [m for m, _ in GSM8K_POOL]
+    absent = [m for m in names if m not in log.models]
+    if absent:
+        raise LogError(f"{GSM8K_FILE}: the public matrix lacks models {absent}")
+    w = log.select(models=names).wide().dropna()
+    labels = [lab for _, lab in GSM8K_POOL]
+    k = len(names)
+    tau = np.eye(k)
+    for i in range(k):
+        for j in range(i + 1, k):
+            tau[i, j] = tau[j, i] = _stats.kendalltau(w.iloc[:, i], w.iloc[:, j]).statistic
+    return pd.DataFrame(tau, index=labels, columns=labels), pd.Series(w.mean().to_numpy(), index=labels, name="accuracy")
