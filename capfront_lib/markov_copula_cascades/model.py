@@ -402,18 +402,23 @@ def fit_marginal(phi: np.ndarray, max_iter: int = 300, tol: float = 1e-6, reg: f
     prev = -np.inf
     it = 0
     for it in range(1, max_iter + 1):
-        f1 = pi * np.exp((a1 - 1) * lz + (b1 - 1) * l1z - special.betaln(a1, b1))
-        f2 = (1 - pi) * np.exp((a2 - 1) * lz + (b2 - 1) * l1z - special.betaln(a2, b2))
-        tot = np.maximum(f1 + f2, 1e-300)
-        ll = float(np.sum(np.log(tot)))
-        if abs(ll - prev) < tol:
+        # E-step in log space: with few interior points a component can become very peaked, and its density
+        # overflows in linear space (exp of a large log-density)
+        g1 = np.log(pi) + (a1 - 1) * lz + (b1 - 1) * l1z - special.betaln(a1, b1)
+        g2 = np.log1p(-pi) + (a2 - 1) * lz + (b2 - 1) * l1z - special.betaln(a2, b2)
+        log_tot = np.logaddexp(g1, g2)
+        ll = float(np.sum(log_tot))
+        if not np.isfinite(ll) or abs(ll - prev) < tol:
             break
         prev = ll
-        r = f1 / tot
+        r = np.exp(g1 - log_tot)
         pi = float(np.clip(r.mean(), 1e-6, 1 - 1e-6))
-        w1, w2 = r.sum(), (1 - r).sum()
+        w1, w2 = max(float(r.sum()), 1e-12), max(float((1 - r).sum()), 1e-12)
         a1, b1 = _weighted_beta_mle(float(r @ lz / w1), float(r @ l1z / w1), (a1, b1), reg)
         a2, b2 = _weighted_beta_mle(float((1 - r) @ lz / w2), float((1 - r) @ l1z / w2), (a2, b2), reg)
+        # a component collapsing onto one point has an unbounded likelihood: keep the shapes in the range the
+        # authors' M-step bounds allow (their L-BFGS-B uses a, b >= 1e-5; 1e4 caps the degenerate direction)
+        a1, b1, a2, b2 = (float(np.clip(v, 1e-5, 1e4)) for v in (a1, b1, a2, b2))
     return MixedBetaMarginal(lo, hi, w_min, w_max, pi, float(a1), float(b1), float(a2), float(b2), n_iter=it)
 
 

@@ -23,73 +23,88 @@ METHOD_STYLE = {
 }
 
 
-def fig_marginals(phi_test: np.ndarray, marginals: Sequence[MixedBetaMarginal], names: Sequence[str], bins: int = 30):
+def _grid(n: int, height: float = 2.5, width: float = 7.2):
+    """A figure with n panels, at most three per row, 7.2 in wide; unused axes are hidden."""
+    ncols = min(3, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def fig_marginals(phi_test: np.ndarray, marginals: Sequence[MixedBetaMarginal], names: Sequence[str], bins: int = 30,
+                  data: str = "simulated", min_mass: float = 0.01):
     """F1 (Fig. 2.4): test histogram of calibrated confidence, fitted density, hatched point masses."""
     k = len(marginals)
-    fig, axes = plt.subplots(1, k, figsize=(2.6 * k, 2.8), sharey=False)
-    for j, ax in enumerate(np.atleast_1d(axes)):
+    fig, axes = _grid(k, 2.6)
+    for j, ax in enumerate(axes):
         m = marginals[j]
         edges = np.linspace(m.phi_min, m.phi_max, bins + 1)
         x = np.clip(phi_test[:, j], m.phi_min, m.phi_max)
-        ax.hist(x, bins=edges, density=True, color="#cfd8e3", edgecolor="white", label="test histogram")
+        ax.hist(x, bins=edges, density=True, color="#cfd8e3", edgecolor="white", label="test data")
         g = np.linspace(m.phi_min, m.phi_max, 400)[1:-1]
-        ax.plot(g, m.pdf_continuous(g), color="#1b6ca8", lw=1.5, label="fitted continuous part")
+        ax.plot(g, m.pdf_continuous(g), color="#1b6ca8", lw=1.5, label="fitted (train)")
         w = edges[1] - edges[0]
+        drawn = False
         for loc, mass, left in ((m.phi_min, m.w_min, edges[0]), (m.phi_max, m.w_max, edges[-2])):
-            if mass > 1.5 / len(x):
+            if mass > min_mass:  # a continuous signal has w = 1/n at each extreme: not a point mass worth drawing
                 ax.bar(left, mass / w, width=w, align="edge", fill=False, hatch="///", edgecolor="#d1495b",
                        label=f"point mass {mass:.2f}")
+                drawn = True
         ax.set_title(names[j], fontsize=9)
-        ax.set_xlabel("calibrated confidence $\\Phi$")
-        if j == 0:
+        ax.set_xlabel("calibrated confidence Φ")
+        if j % 3 == 0:
             ax.set_ylabel("density")
-        ax.legend(fontsize=6, loc="upper left")
-    fig.suptitle(f"Marginals fitted on the training set vs test histograms [{source_note('simulated')}]", fontsize=10)
+        if j == 0 or drawn:
+            ax.legend(loc="upper left", fontsize=9)
+    fig.suptitle(f"Fitted marginals vs test histograms [{data}]", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def fig_copula_scatter(pairs: Sequence[tuple[np.ndarray, np.ndarray, float, str]], rng: np.random.Generator):
-    """F2 (Figs. 2.2/2.3): pseudo-observations of a model pair vs a sample from the fitted Gumbel copula."""
-    k = len(pairs)
-    fig, axes = plt.subplots(1, k, figsize=(2.8 * k, 3.0))
-    for ax, (x, y, theta, label) in zip(np.atleast_1d(axes), pairs):
+def fig_copula_scatter(pairs: Sequence[tuple[np.ndarray, np.ndarray, float, str]], rng: np.random.Generator,
+                       data: str = "simulated"):
+    """F2 (Figs. 2.2/2.3): pseudo-observations of a model pair vs a sample from the fitted Gumbel copula (<= 3 pairs)."""
+    pairs = list(pairs)[:3]
+    fig, axes = _grid(len(pairs), 2.9)
+    for ax, (x, y, theta, label) in zip(axes, pairs):
         n = len(x)
         u = (np.argsort(np.argsort(x)) + 1) / (n + 1)
         v = (np.argsort(np.argsort(y)) + 1) / (n + 1)
         s = gumbel_sample(n, theta, rng)
-        ax.scatter(s[:, 0], s[:, 1], s=4, alpha=0.35, color="#edae49", label="fitted Gumbel sample")
-        ax.scatter(u, v, s=4, alpha=0.6, color="#1b6ca8", label="pseudo-observations")
-        ax.set_title(f"{label}\n$\\hat\\tau$ = {1 - 1 / theta:.2f}, $\\hat\\theta$ = {theta:.2f}", fontsize=9)
-        ax.set_xlabel("rank of $\\Phi_i$ / (n+1)")
-        ax.set_ylabel("rank of $\\Phi_j$ / (n+1)")
+        ax.scatter(s[:, 0], s[:, 1], s=4, alpha=0.35, color="#edae49", label="fitted Gumbel")
+        ax.scatter(u, v, s=4, alpha=0.6, color="#1b6ca8", label="data (ranks)")
+        ax.set_title(f"{label}: τ̂ = {1 - 1 / theta:.2f}, θ̂ = {theta:.2f}", fontsize=9)
+        ax.set_xlabel("rank of first model / (n+1)")
+        ax.set_ylabel("rank of next model / (n+1)")
         ax.set_aspect("equal")
-    np.atleast_1d(axes)[0].legend(fontsize=6, loc="upper left")
-    fig.suptitle(f"Adjacent-model dependence: data vs fitted copula [{source_note('simulated')}]", fontsize=10)
+    axes[0].legend(loc="upper left", fontsize=9, markerscale=3)
+    fig.suptitle(f"Neighbouring models: data vs fitted copula [{data}]", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def fig_tau_heatmap(tau: np.ndarray, names: Sequence[str], title: str):
+def fig_tau_heatmap(tau: np.ndarray, names: Sequence[str], title: str, data: str = "simulated"):
     """F3 (Fig. 2.1): Kendall's tau between every pair of models."""
     fig, ax = plt.subplots(figsize=(4.6, 3.9))
     im = ax.imshow(tau, vmin=0, vmax=1, cmap="Blues")
     k = tau.shape[0]
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{tau[i, j]:.2f}", ha="center", va="center", fontsize=8, color="white" if tau[i, j] > 0.6 else "black")
-    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(k), names, fontsize=8)
+            ax.text(j, i, f"{tau[i, j]:.2f}", ha="center", va="center", fontsize=9, color="white" if tau[i, j] > 0.6 else "black")
+    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=9)
+    ax.set_yticks(range(k), names, fontsize=9)
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="Kendall's $\\tau$")
-    ax.set_title(f"{title}\n[{source_note('simulated')}]", fontsize=10)
+    ax.set_title(f"{title}\n[{data}]", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def fig_prop2(df: pd.DataFrame):
     """F4: Proposition 2 with true parameters minus Monte Carlo, per cascade length, per dependence truth."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
     truths = list(df["truth"].unique())
     width = 0.8 / max(len(truths), 1)
     for t_i, truth in enumerate(truths):
@@ -108,20 +123,20 @@ def fig_prop2(df: pd.DataFrame):
                 vals = g[g["k"] == k][col].to_numpy() * 100.0
                 x = k + 0.42
                 ax.scatter(np.full(vals.size, x), vals, s=14, marker="x", color="black",
-                           label=f"{truths[0]}: exact chain evaluation" if k == sorted(g["k"].unique())[0] else None)
-    axes[0].set_ylabel("P(correct): model − Monte Carlo (pp)")
-    axes[1].set_ylabel("E[cost]: (model − MC) / MC (%)")
+                           label="exact chain evaluation" if k == sorted(g["k"].unique())[0] else None)
+    axes[0].set_ylabel("P(correct): model − MC (pp)")
+    axes[1].set_ylabel("E[cost]: (model − MC)/MC (%)")
     for ax in axes:
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("cascade length k")
         ax.set_xticks(sorted(df["k"].unique()))
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"Proposition 2 with true parameters vs Monte Carlo at random thresholds [{source_note('simulated')}]", fontsize=10)
+    axes[0].legend(fontsize=9)
+    fig.suptitle("Algorithm 1 with true parameters minus Monte Carlo [simulated]", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def fig_error_cost(curves: dict, title: str, auc_band: tuple[float, float] | None = None):
+def fig_error_cost(curves: dict, title: str, auc_band: tuple[float, float] | None = None, data: str = "simulated"):
     """F5 (Fig. 2.5): test error vs expected cost per method; the shaded band is the common AUC range."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for name, (cost, err) in curves.items():
@@ -131,15 +146,15 @@ def fig_error_cost(curves: dict, title: str, auc_band: tuple[float, float] | Non
         ax.axvspan(*auc_band, color="grey", alpha=0.12, label="common cost range (AUC)")
     ax.set_xlabel("expected cost ($ per million queries)")
     ax.set_ylabel("test error rate")
-    ax.legend()
-    ax.set_title(f"{title}\n[{source_note('simulated')}]", fontsize=10)
+    ax.legend(fontsize=9)
+    ax.set_title(f"{title}\n[{data}]", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def fig_gains(summary: pd.DataFrame, regimes: Sequence[str], baselines: Sequence[str]):
     """F6 (Figs. 2.6/2.7): mean %Delta AUC of RT vs each baseline by cascade length, +-1 SEM; filled if p < 0.05."""
-    fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(regimes), figsize=(7.2, 3.5), sharey=True)
     for ax, regime in zip(np.atleast_1d(axes), regimes):
         g = summary[(summary["regime"] == regime) & summary["k"].str.isdigit()]
         for b_i, base in enumerate(baselines):
@@ -155,21 +170,21 @@ def fig_gains(summary: pd.DataFrame, regimes: Sequence[str], baselines: Sequence
             ax.plot(x, gb["mean_pct"], color=col, lw=1, label=f"vs {base}")
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("cascade length k")
-        ax.set_title(f"{regime.replace('_', ' ')}", fontsize=10)
+        ax.set_title({"n_train": "n_train training queries", "n_train_low": "low-sample regime"}.get(regime, regime), fontsize=10)
         ax.set_xticks(sorted(set(g["k"].astype(int))) if not g.empty else [])
-    np.atleast_1d(axes)[0].set_ylabel("%Δ AUC of RT vs baseline (negative = RT better)")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.suptitle(f"Rational Tuning vs baselines by cascade length (filled: signed-rank p < 0.05) [{source_note('simulated')}]", fontsize=10)
+    np.atleast_1d(axes)[0].set_ylabel("%Δ AUC of RT (< 0: RT better)")
+    np.atleast_1d(axes)[0].legend(fontsize=9)
+    fig.suptitle("RT vs baselines by cascade length, mean ± SEM [simulated]", fontsize=10)
     fig.tight_layout()
     return fig
 
 
 def fig_sensitivity(df: pd.DataFrame, base: str = "GS-soft"):
     """Fig. 2.8: per-cascade %Delta AUC vs mean marginal sqrt(CvM) and mean copula sqrt(n)CvM, coloured by k."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.3), sharey=True)
     col = f"pct_{base}"
-    for ax, x, label in ((axes[0], "mean_marginal_cvm", "mean marginal √CvM of the cascade's models"),
-                         (axes[1], "mean_copula_cvm", "mean copula √n·CvM of adjacent pairs")):
+    for ax, x, label in ((axes[0], "mean_marginal_cvm", "mean marginal √CvM"),
+                         (axes[1], "mean_copula_cvm", "mean copula √n·CvM")):
         for regime, marker in (("n_train", "o"), ("n_train_low", "^")):
             g = df[df["regime"] == regime]
             sc = ax.scatter(g[x], g[col], c=g["k"], cmap="viridis", vmin=2, vmax=max(3, int(df["k"].max())), marker=marker,
@@ -177,47 +192,59 @@ def fig_sensitivity(df: pd.DataFrame, base: str = "GS-soft"):
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel(label)
     axes[0].set_ylabel(f"%Δ AUC of RT vs {base}")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=9)
     fig.colorbar(sc, ax=axes, label="cascade length k")
-    fig.suptitle(f"Sensitivity of RT's gain to model misfit (one point per cascade and replicate) [{source_note('simulated')}]", fontsize=10)
+    fig.suptitle("RT's gain vs model misfit, one point per cascade and replicate [simulated]", fontsize=10)
     return fig
 
 
 def fig_runtime(rt: pd.DataFrame):
-    """F7 (Fig. 2.9): seconds and objective evaluations vs k (semilog) and vs resolution (log-log)."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    """F7 (Fig. 2.9): seconds for a full error-cost curve vs k (semilog) and vs resolution (log-log).
+
+    Naive grid-search times that were extrapolated (not measured) are drawn with open markers."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.9))
     gk = rt[rt["study"] == "k"]
     gr = rt[rt["study"] == "resolution"]
     ax = axes[0]
-    ax.semilogy(gk["k"], gk["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT seconds")
+    ax.semilogy(gk["k"], gk["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT")
     if "rtx_seconds" in gk:
-        ax.semilogy(gk["k"], gk["rtx_seconds"], "D-", color=METHOD_STYLE["RT-exact"]["color"], label="RT-exact seconds")
-    ax.semilogy(gk["k"], gk["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS seconds (factorised)")
+        ax.semilogy(gk["k"], gk["rtx_seconds"], "D-", color=METHOD_STYLE["RT-exact"]["color"], label="RT-exact")
+    ax.semilogy(gk["k"], gk["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS, factorised")
     if "gs_naive_seconds" in gk:
-        ax.semilogy(gk["k"], gk["gs_naive_seconds"], "^:", color="#8d6a9f", label="GS seconds (naive routing)")
-    ax.semilogy(gk["k"], gk["gs_evals"], "s", mfc="none", color=METHOD_STYLE["GS-soft"]["color"], label="GS candidates")
-    ax.semilogy(gk["k"], gk["rt_evals"], "o", mfc="none", color=METHOD_STYLE["RT"]["color"], label="RT model evaluations")
+        meas = gk["gs_naive_measured"].astype(bool).to_numpy()
+        ax.semilogy(gk["k"], gk["gs_naive_seconds"], ":", color="#8d6a9f")
+        ax.semilogy(gk["k"][meas], gk["gs_naive_seconds"][meas], "^", color="#8d6a9f", label="GS, naive (measured)")
+        if (~meas).any():
+            ax.semilogy(gk["k"][~meas], gk["gs_naive_seconds"][~meas], "^", mfc="white", color="#8d6a9f",
+                        label="GS, naive (extrapolated)")
     ax.set_xlabel("cascade length k")
-    ax.set_ylabel("seconds / count (log scale)")
+    ax.set_ylabel("seconds per curve")
     ax.set_xticks(gk["k"])
-    ax.legend(fontsize=7)
+    ax.set_title("vs cascade length (40 levels)", fontsize=10)
     ax = axes[1]
-    ax.loglog(gr["levels"], gr["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"], label="RT seconds")
-    ax.loglog(gr["levels"], gr["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"], label="GS seconds")
-    ax.loglog(gr["levels"], gr["gs_evals"], "s", mfc="none", color=METHOD_STYLE["GS-soft"]["color"], label="GS candidates")
-    ax.loglog(gr["levels"], gr["rt_evals"], "o", mfc="none", color=METHOD_STYLE["RT"]["color"], label="RT model evaluations")
-    ax.set_xlabel("resolution: grid levels per threshold (GS) / paired λ step (RT)")
-    ax.set_ylabel("seconds / count (log scale)")
-    ax.legend(fontsize=7)
-    fig.suptitle(f"Time to compute a full error–cost curve [{source_note('simulated')}; measured on this machine]", fontsize=10)
-    fig.tight_layout()
+    ax.loglog(gr["rt_lambdas"], gr["rt_seconds"], "o-", color=METHOD_STYLE["RT"]["color"])
+    ax.loglog(gr["levels"], gr["gs_seconds"], "s--", color=METHOD_STYLE["GS-soft"]["color"])
+    ax.set_xlabel("λ values (RT) / grid levels (GS)")
+    ax.set_ylabel("seconds per curve")
+    ax.set_title(f"vs resolution (k = {int(gr['k'].iloc[0])})" if len(gr) else "vs resolution", fontsize=10)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ticks = sorted(set(int(v) for v in np.r_[gr["rt_lambdas"], gr["levels"]]))
+    ax.set_xticks(ticks[:: max(1, len(ticks) // 5)])
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle("Time for a full error–cost curve [simulated; this machine]", fontsize=10)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     return fig
 
 
-def fig_reliability(phi_hat: np.ndarray, y: np.ndarray, names: Sequence[str], cond: list[tuple[np.ndarray, np.ndarray, np.ndarray]], grid: np.ndarray):
+def fig_reliability(phi_hat: np.ndarray, y: np.ndarray, names: Sequence[str], cond: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                    grid: np.ndarray, data: str = "simulated"):
     """F8 (App. 2E): decile reliability diagram and conditional accuracy P(correct | Phi >= phi) with +-1 sigma."""
     k = phi_hat.shape[1]
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.5))
     for j in range(k):
         c = phi_hat[:, j]
         edges = np.percentile(c, np.linspace(0, 100, 11))
@@ -236,14 +263,14 @@ def fig_reliability(phi_hat: np.ndarray, y: np.ndarray, names: Sequence[str], co
         ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
-    axes[0].set_xlabel("mean calibrated confidence in decile bin")
+    axes[0].set_xlabel("mean confidence in decile bin")
     axes[0].set_ylabel("fraction correct in bin")
     axes[0].set_title("reliability (10 adaptive bins)", fontsize=9)
     axes[1].set_xlabel("confidence threshold φ")
-    axes[1].set_ylabel("P(correct | Φ ≥ φ) on test")
+    axes[1].set_ylabel("P(correct | Φ ≥ φ)")
     axes[1].set_title("conditional accuracy (±1σ)", fontsize=9)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Calibration on the test set after logistic calibration on train [{source_note('simulated')}]", fontsize=10)
+    axes[0].legend(fontsize=9)
+    fig.suptitle(f"Test-set calibration after fitting on train [{data}]", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -268,22 +295,26 @@ def draw_explorer(ax, marginals, costs, theta: float, lam: float) -> None:
     """One explorer panel: error-cost curve as the threshold moves, the optimum for lambda, and independence."""
     phis, err, cost = explorer_curve(marginals, costs, theta)
     _, err1, cost1 = explorer_curve(marginals, costs, 1.0)
-    ax.plot(cost1, err1, color="grey", lw=1, ls="--", label="independent models (θ = 1)")
-    ax.plot(cost, err, color="#1b6ca8", lw=1.8, label=f"Gumbel θ = {theta:.2f}")
+    ax.plot(cost1, err1, color="grey", lw=1, ls="--", label="independent (θ = 1)")
+    ax.plot(cost, err, color="#1b6ca8", lw=1.8, label=f"θ = {theta:.2f}")
     j = int(np.argmin(err + lam * cost))
-    ax.scatter(cost[j], err[j], color="#d1495b", zorder=3, label=f"optimum for λ = {lam:g}: φ₁ = {phis[j]:.2f}")
-    ax.set_xlabel("expected cost (per query, unit-free)")
-    ax.set_ylabel("error rate 1 − P(correct)")
-    ax.legend(fontsize=7)
+    ax.scatter(cost[j], err[j], color="#d1495b", zorder=3, label=f"optimum, φ₁ = {phis[j]:.2f}")
+    ax.set_xlabel("expected cost per query")
+    ax.set_ylabel("error 1 − P(correct)")
+    ax.legend(fontsize=9)
 
 
 def explorer_grid(marginals, costs, thetas: Sequence[float], lam: float):
-    """Static explorer: one panel per copula theta (what the widget shows, for the rendered book)."""
-    fig, axes = plt.subplots(1, len(thetas), figsize=(3.3 * len(thetas), 3.2), sharey=True)
-    for ax, th in zip(np.atleast_1d(axes), thetas):
+    """Static explorer: one panel per copula theta (what the widget shows, for the rendered book), two per row."""
+    n = len(thetas)
+    nrows = int(np.ceil(n / 2))
+    fig, axes = plt.subplots(nrows, 2, figsize=(7.2, 2.9 * nrows), sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, th in zip(axes.flat, thetas):
         draw_explorer(ax, marginals, costs, th, lam)
-        ax.set_title(f"θ = {th:g} (τ = {1 - 1 / th:.2f})", fontsize=9)
-    fig.suptitle(f"Two-model cascade: dependence between the models changes the trade-off [{source_note('analytic')}, Prop. 2]", fontsize=10)
+        ax.set_title(f"θ = {th:g} (τ = {1 - 1 / th:.2f})", fontsize=10)
+    fig.suptitle(f"Two-model cascade, λ = {lam:g} [analytic, Prop. 2]", fontsize=10)
     fig.tight_layout()
     return fig
 
