@@ -365,7 +365,7 @@ def decide(
         if not (lo - tol_pt <= v <= hi + tol_pt):
             raise ValueError(f"claim {spec.id!r}: value {v} lies outside its interval [{lo}, {hi}]")
     if n is not None and n < spec.min_n:
-        return Decision("inconclusive", f"n = {n} < {spec.min_n} needed: one replicate is not a conclusion")
+        return Decision("inconclusive", f"n = {n} < {spec.min_n} replicates needed to decide")
     shown = _fmt_interval(v, lo, hi, has_ci)
     d = _apply_rule(spec, v, lo, hi, shown)
     if under:
