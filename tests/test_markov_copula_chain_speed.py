@@ -209,3 +209,19 @@ def test_tune_rt_argument_checks(fitted):
         T.tune_rt(model, [0, 1], ftol=0.0)
     with pytest.raises(ValueError, match="backend must be one of"):
         ChainEvaluator(model, 50, backend="cuda")
+
+
+def test_named_evaluators(fitted):
+    """evaluator="exact" is the chain evaluation on EXACT_CELLS cells (one evaluator per model, reused);
+    "algorithm1" and None are Algorithm 1."""
+    model, train = fitted
+    cas = [0, 1, 2]
+    x = T.tune_rt(model, cas, evaluator="exact", infill_q=None)
+    y = T.tune_rt(model, cas, evaluator=ChainEvaluator(model, T.EXACT_CELLS), infill_q=None)
+    np.testing.assert_allclose(x.thresholds, y.thresholds, rtol=0, atol=1e-12)
+    assert T.exact_evaluator(model) is T.exact_evaluator(model)
+    a = T.tune_rt(model, cas, evaluator="algorithm1", infill_q=None)
+    b = T.tune_rt(model, cas, infill_q=None)
+    np.testing.assert_array_equal(a.thresholds, b.thresholds)
+    with pytest.raises(ValueError, match="evaluator must be 'exact', 'algorithm1'"):
+        T.tune_rt(model, cas, evaluator="chain")

@@ -200,6 +200,23 @@ def _sweep(solve: Callable[[float, np.ndarray | None], tuple[np.ndarray, float, 
     return xs, lams, iters
 
 
+#: cells of the exact chain evaluation behind ``tune_rt(..., evaluator="exact")`` (the chapter's chain_cells)
+EXACT_CELLS = 200
+
+
+def exact_evaluator(model: CascadeModel, n_cells: int = EXACT_CELLS):
+    """The :class:`~.chain.ChainEvaluator` of ``model`` on ``n_cells`` cells, built once per model object
+    (kept on the model, so its quadratures and copula matrices are reused by every later cascade and call
+    and freed with the model)."""
+    from .chain import ChainEvaluator
+
+    cache = model.__dict__.setdefault("_exact_evaluators", {})
+    ev = cache.get(int(n_cells))
+    if ev is None:
+        ev = cache[int(n_cells)] = ChainEvaluator(model, int(n_cells))
+    return ev
+
+
 #: L-BFGS-B stopping tolerances of :func:`tune_rt` (relative reduction of the objective): scipy's default
 #: (factr = 1e7 times machine epsilon), kept for finite differences / Algorithm 1, and the one used with
 #: analytic gradients of the chain evaluation.
@@ -210,7 +227,7 @@ FTOL_ANALYTIC = 1e-6
 def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[float] = (0.0, 1e-10, 1e-8, 1e-6),
             lambda_r: float = 1.0, max_steps: int = 24, cost_stop: float = 1.25, eps: float = 1e-3,
             infill_q: float | None = 0.1, phi_train: np.ndarray | None = None, warm_start: str = "screen",
-            fd_step: float = 1e-5, n_screen: int = 64, evaluator: "Evaluator | None" = None,
+            fd_step: float = 1e-5, n_screen: int = 64, evaluator: "Evaluator | str | None" = None,
             gradient: str = "auto", ftol: float | None = None) -> Curve:
     """Rational Tuning: minimise (1 - P(correct)) + lambda E[cost] of the Markov-copula model (eq. 2.11).
 
@@ -237,8 +254,14 @@ def tune_rt(model: CascadeModel, cascade: Sequence[int], lambda_start: Sequence[
     ``evaluator`` replaces Algorithm 1 as the model of P(correct) and E[cost] (anything with the
     ``evaluate(cascade, thresholds)`` interface of :meth:`CascadeModel.evaluate`), e.g.
     :class:`~capfront_lib.markov_copula_cascades.chain.ChainEvaluator`, the exact value of the same
-    fitted Markov-copula model that Algorithm 1 approximates for k >= 3.
+    fitted Markov-copula model that Algorithm 1 approximates for k >= 3. Names: ``"exact"`` = that
+    evaluator on :data:`EXACT_CELLS` cells, one per fitted model (:func:`exact_evaluator`, reused across
+    cascades and calls; "RT-exact"); ``"algorithm1"`` or None (default) = Algorithm 1, the thesis' method.
     """
+    if isinstance(evaluator, str):
+        if evaluator not in ("exact", "algorithm1"):
+            raise ValueError(f"evaluator must be 'exact', 'algorithm1', None or an object with evaluate(), got {evaluator!r}")
+        evaluator = exact_evaluator(model) if evaluator == "exact" else None
     ev = model if evaluator is None else evaluator
     cas = [int(c) for c in cascade]
     k = len(cas)
