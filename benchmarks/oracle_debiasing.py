@@ -1,12 +1,25 @@
 """Speed of the oracle_debiasing hot paths, each against the naive/reference method in the same run.
 
-Run: python benchmarks/oracle_debiasing.py [--skip-pgm]
+Run: python benchmarks/oracle_debiasing.py [--skip-pgm] [--skip-advi-config]
 Prints timings and ratios; nothing is asserted.
+
+[advi] PyTensor configuration before/after (issue 18), each in a fresh interpreter because PyTensor reads its
+flags at import: "before" = PyTensor's own defaults (no BLAS found on a pip-only machine, the warning),
+"after" = capfront_lib.core.pytensor_setup (scipy-openblas32 linked, writable compile cache). Per config:
+the first fit of the process (graph rewriting + C modules from the compile cache) and the next fits (new
+worlds, same sizes), CPU and wall seconds, the BLAS warning, and the posterior means of both configs (same
+seeds) compared with their Monte Carlo error. Then the cold compile cost: the first fit with an empty
+PyTensor compile directory (what a fresh CI machine pays once).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -110,10 +123,75 @@ def bench_pgm():
               f"extrapolation {t_ex:.3f} s, errors (11) {e11 - o:+.4f}, (12) {e12 - o:+.4f}; naive {est.oracle_value(w.phibar) - o:+.4f}")
 
 
+_ADVI_SNIPPET = r"""
+import json, sys, time, warnings
+import numpy as np
+caught = []
+warnings.showwarning = lambda message, *a, **k: caught.append(str(message))
+from capfront_lib.oracle_debiasing import simulate as sim
+from capfront_lib.oracle_debiasing.pgm import fit_pgm
+iters, n_fits = int(sys.argv[1]), int(sys.argv[2])
+out = {"fits": []}
+for i in range(n_fits):
+    w = sim.simulate_world(np.random.default_rng(100 + i), 300, 6, 4, 10, keep_tensors=False)
+    c, t = time.process_time(), time.perf_counter()
+    f = fit_pgm(w.s, w.G, 4, np.random.default_rng(7 + i), iters=iters, n_draws=200)
+    out["fits"].append({"cpu": time.process_time() - c, "wall": time.perf_counter() - t, "pihat": f.pihat.tolist(),
+                        "func": f.functional_draws.tolist()})
+import pytensor
+out["blas_ldflags"] = pytensor.config.blas__ldflags
+out["blas_warning"] = any("could not link to a BLAS" in m for m in caught)
+print("JSON" + json.dumps(out))
+"""
+
+
+def _advi_run(env_extra: dict, iters: int, n_fits: int) -> dict:
+    env = dict(os.environ, **env_extra)
+    r = subprocess.run([sys.executable, "-c", _ADVI_SNIPPET, str(iters), str(n_fits)], env=env, capture_output=True,
+                       text=True, check=True)
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("JSON")][-1]
+    return json.loads(line[4:])
+
+
+def bench_advi_config(iters: int = 3000, n_fits: int = 3):
+    """ADVI time per PGM fit (quick-profile size: N=300, L=6, K=4, G=10) before/after the PyTensor configuration."""
+    runs = {"before (PyTensor defaults)": _advi_run({"CAPFRONT_PYTENSOR_SETUP": "off"}, iters, n_fits),
+            "after (core.pytensor_setup)": _advi_run({}, iters, n_fits)}
+    print(f"[advi] PGM fit, N=300, L=6, K=4, {iters} ADVI iterations; {n_fits} fits per fresh process (seconds)")
+    per = {}
+    for name, r in runs.items():
+        f = r["fits"]
+        later = f[1:]
+        per[name] = np.mean([x["wall"] for x in later])
+        print(f"   {name:<28} first fit {f[0]['wall']:6.2f} wall / {f[0]['cpu']:5.2f} cpu; later fits "
+              f"{per[name]:6.2f} wall / {np.mean([x['cpu'] for x in later]):5.2f} cpu; BLAS warning: "
+              f"{'yes' if r['blas_warning'] else 'no'}; blas__ldflags {'set' if r['blas_ldflags'] else 'empty'}")
+    (nb, rb), (na, ra) = runs.items()
+    print(f"   ratio before/after, later fits: {per[nb] / per[na]:.2f}x (wall); first fit: "
+          f"{rb['fits'][0]['wall'] / ra['fits'][0]['wall']:.2f}x")
+    for i, (fb, fa) in enumerate(zip(rb["fits"], ra["fits"])):
+        db, da = np.asarray(fb["func"]), np.asarray(fa["func"])
+        se = np.sqrt(db.var(ddof=1) / db.size + da.var(ddof=1) / da.size)
+        print(f"   fit {i}: posterior mean of the oracle functional {db.mean():.5f} vs {da.mean():.5f} "
+              f"(|diff| {abs(db.mean() - da.mean()):.1e}, Monte Carlo s.e. of the difference {se:.1e}); "
+              f"max |diff| of pihat {np.max(np.abs(np.subtract(fb['pihat'], fa['pihat']))):.1e}")
+    with tempfile.TemporaryDirectory() as d:
+        cold = _advi_run({"PYTENSOR_FLAGS": f"base_compiledir={d}"}, iters, 1)
+        size = sum(f.stat().st_size for f in __import__("pathlib").Path(d).rglob("*") if f.is_file())
+    print(f"   cold compile cache (empty base_compiledir): first fit {cold['fits'][0]['wall']:.1f} s wall / "
+          f"{cold['fits'][0]['cpu']:.1f} s cpu (warm cache: {ra['fits'][0]['wall']:.1f} s), cache {size / 1e6:.0f} MB")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-pgm", action="store_true")
+    ap.add_argument("--skip-advi-config", action="store_true")
+    ap.add_argument("--advi-only", action="store_true", help="only the PyTensor before/after comparison")
     args = ap.parse_args()
+    if not args.skip_advi_config:
+        bench_advi_config()
+    if args.advi_only:
+        raise SystemExit(0)
     bench_bias_curves()
     bench_entropy()
     bench_frontier()

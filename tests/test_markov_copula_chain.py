@@ -40,9 +40,10 @@ def ref_model(truth) -> M.CascadeModel:
     return _chain_model(truth)
 
 
-@pytest.fixture(scope="module")
-def chain(ref_model) -> ChainEvaluator:
-    return ChainEvaluator(ref_model)
+@pytest.fixture(scope="module", params=["numba", "numpy"])
+def chain(ref_model, request) -> ChainEvaluator:
+    """Both back-ends: the compiled kernel and the vectorised numpy reference face the same checks."""
+    return ChainEvaluator(ref_model, backend=request.param)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from capfront_lib.core.pytensor_setup import configure_pytensor
 from capfront_lib.oracle_debiasing.estimators import check_counts
 
 __all__ = ["PGMFit", "kmeans_init", "fit_pgm", "pgm_oracle", "CostPGMFit", "fit_cost_pgm", "cost_pgm_expected"]
@@ -88,6 +89,7 @@ def fit_pgm(
     ``topics`` (N,) of known topic labels turns off the mixture (known-topic PGM). Otherwise topics
     are latent and marginalised; A is initialised from k-means clusters of the success profiles.
     """
+    configure_pytensor()  # BLAS + compile cache, before PyMC imports PyTensor (core/pytensor_setup.py)
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -195,6 +197,7 @@ def fit_cost_pgm(
     ``C`` is an (N, L, G) array of positive costs; NaN marks a generation that was not run (unequal G_nl
     allowed). Every prompt and every model needs at least one observed cost.
     """
+    configure_pytensor()  # BLAS + compile cache, before PyMC imports PyTensor (core/pytensor_setup.py)
     import pymc as pm
     import pytensor
 
