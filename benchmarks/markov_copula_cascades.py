@@ -40,7 +40,7 @@ from _timing import best_of
 def cold_rt(model, cas, phi_train):
     """Rational Tuning from a cold model: the tables of Algorithm 1 are rebuilt inside the timing."""
     model.clear_cache()
-    return T.tune_rt(model, cas, phi_train=phi_train)
+    return T.tune_rt(model, cas, phi_train=phi_train, evaluator="algorithm1")
 
 
 def exact_ablation(model, cas, train, test, c_gs, e_gs, t_naive) -> None:

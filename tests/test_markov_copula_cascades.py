@@ -318,7 +318,7 @@ def test_rt_beats_random_search_and_sweeps_cost_down():
     rng = np.random.default_rng(11)
     margs = [M.MixedBetaMarginal.from_preset(r) for r in REF[:3]]
     mdl = _true_model(margs, [1.6, 2.0], REF_COSTS[:3])
-    curve = T.tune_rt(mdl, [0, 1, 2], infill_q=None)
+    curve = T.tune_rt(mdl, [0, 1, 2], infill_q=None, evaluator="algorithm1")
     box = np.array(mdl.box([0, 1, 2]))
     rand = box[:, 0] + (box[:, 1] - box[:, 0]) * rng.uniform(size=(2000, 2))
     pr, cr = mdl.evaluate([0, 1, 2], rand)
@@ -335,7 +335,7 @@ def test_infill_closes_gaps():
     truth = S.Truth.from_params(REF[:3], [1.6, 2.0])
     data = S.simulate(truth, 300, rng)
     mdl = M.fit_cascade_model(data.phi, data.cost.mean(axis=0))
-    curve = T.tune_rt(mdl, [0, 1, 2], infill_q=0.1, phi_train=data.phi)
+    curve = T.tune_rt(mdl, [0, 1, 2], infill_q=0.1, phi_train=data.phi, evaluator="algorithm1")
     for a, b in zip(curve.thresholds[:-1], curve.thresholds[1:]):
         for j in range(2):
             lo, hi = sorted((a[j], b[j]))

@@ -202,7 +202,7 @@ def test_tuning_with_analytic_gradients_matches_finite_differences(fitted):
 def test_tune_rt_argument_checks(fitted):
     model, _ = fitted
     with pytest.raises(ValueError, match="gradient='analytic' needs an evaluator with evaluate_grad"):
-        T.tune_rt(model, [0, 1], gradient="analytic")
+        T.tune_rt(model, [0, 1], gradient="analytic", evaluator="algorithm1")
     with pytest.raises(ValueError, match="gradient must be"):
         T.tune_rt(model, [0, 1], gradient="exact")
     with pytest.raises(ValueError, match="ftol must be in"):
@@ -212,8 +212,8 @@ def test_tune_rt_argument_checks(fitted):
 
 
 def test_named_evaluators(fitted):
-    """evaluator="exact" is the chain evaluation on EXACT_CELLS cells (one evaluator per model, reused);
-    "algorithm1" and None are Algorithm 1."""
+    """evaluator="exact" (the default) is the chain evaluation on EXACT_CELLS cells (one evaluator per model,
+    reused); "algorithm1" and None are Algorithm 1."""
     model, train = fitted
     cas = [0, 1, 2]
     x = T.tune_rt(model, cas, evaluator="exact", infill_q=None)
@@ -221,7 +221,9 @@ def test_named_evaluators(fitted):
     np.testing.assert_allclose(x.thresholds, y.thresholds, rtol=0, atol=1e-12)
     assert T.exact_evaluator(model) is T.exact_evaluator(model)
     a = T.tune_rt(model, cas, evaluator="algorithm1", infill_q=None)
-    b = T.tune_rt(model, cas, infill_q=None)
+    b = T.tune_rt(model, cas, evaluator=None, infill_q=None)
     np.testing.assert_array_equal(a.thresholds, b.thresholds)
+    d = T.tune_rt(model, cas, infill_q=None)  # the default is RT-exact
+    np.testing.assert_array_equal(d.thresholds, x.thresholds)
     with pytest.raises(ValueError, match="evaluator must be 'exact', 'algorithm1'"):
         T.tune_rt(model, cas, evaluator="chain")

@@ -222,7 +222,7 @@ def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.n
     """
     cas = list(cascade)
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    rt = tune_rt(model, cas, phi_train=train_phi[:, cas], **sweep)
+    rt = tune_rt(model, cas, phi_train=train_phi[:, cas], evaluator="algorithm1", **sweep)
     curves["RT"] = curve_on_test(rt, test_phi, test_y, test_cost, cas)
     row: dict = {"cascade": "-".join(map(str, cas)), "k": len(cas), "rt_seconds": rt.seconds, "rt_evals": rt.n_evals}
     if chain is not None:
@@ -241,7 +241,7 @@ def compare_cascade(cascade: Sequence[int], model: CascadeModel, train_phi: np.n
         row["bo_iters_mean"] = float(np.mean(b.n_iters))
     if oracle is not None:
         om, true_test_phi = oracle
-        o = tune_rt(om, cas, **sweep)
+        o = tune_rt(om, cas, evaluator="algorithm1", **sweep)
         curves["oracle"] = curve_on_test(o, true_test_phi, test_y, test_cost, cas)
         if oracle_chain is not None:
             ox = tune_rt(om, cas, evaluator=oracle_chain, **sweep)
@@ -475,7 +475,7 @@ def runtime_study(truth: Truth, ks: Sequence[int], resolutions: Sequence[int], n
 
     def timed_rt(cas: list[int], sw: dict) -> Curve:
         model.clear_cache()
-        return tune_rt(model, cas, phi_train=train.phi[:, cas], **sw)
+        return tune_rt(model, cas, phi_train=train.phi[:, cas], evaluator="algorithm1", **sw)
 
     def best_grid(cas: list[int], levels: int, repeat: int = 3) -> Curve:
         """The factorised grid search is fast enough to time as the best of ``repeat`` runs (less load noise)."""
