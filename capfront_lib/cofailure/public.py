@@ -351,7 +351,8 @@ def escalation_ratio(yL, yH, rng: np.random.Generator, n_boot: int) -> dict:
         aL, aH = a.mean(), b.mean()
         err = a == 0
         aHe = b[err].mean() if err.any() else np.nan
-        return (aH - aL) / aHe, 1 - aL / aH, aH / aHe, aHe
+        with np.errstate(divide="ignore", invalid="ignore"):  # a replicate where H never fixes L: ratio infinite
+            return (aH - aL) / aHe, 1 - aL / aH, aH / aHe, aHe
 
     meas, pred, rel, aHe = stat(yL, yH)
     n = len(yL)

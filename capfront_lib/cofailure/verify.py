@@ -137,12 +137,12 @@ def prop3_extremes(a: float = 0.3, b: float = 0.15, m: int = 2000) -> dict:
 
 def prop5_check() -> dict:
     """Prop. 5: majority error decreases over odd k toward Phi(-mu/sqrt(rho)) (k = 1001 within 1e-3), and the floor
-    tends to 0 as rho -> 0 (alpha < 1/2) and to alpha as rho -> 1 (alpha in {0.1, 0.3, 0.45}, rho in {0.2, 0.4, 0.6})."""
+    tends to 0 as rho -> 0 (alpha < 1/2) and to alpha as rho -> 1 (alpha in {0.1, 0.3, 0.45}, rho in {0.2, 0.6})."""
     ok = True
     worst = 0.0
     for alpha in (0.1, 0.3, 0.45):
-        for rho in (0.2, 0.4, 0.6):
-            errs = [theory.majority_error(alpha, rho, k) for k in (1, 3, 5, 11, 51, 201, 1001)]
+        for rho in (0.2, 0.6):
+            errs = [theory.majority_error(alpha, rho, k) for k in (1, 3, 11, 51, 1001)]
             floor = theory.majority_floor(alpha, rho)
             worst = max(worst, abs(errs[-1] - floor))
             ok &= bool(np.all(np.diff(errs) < 0) and abs(errs[0] - alpha) < 1e-9 and abs(errs[-1] - floor) < 1e-3)
