@@ -892,3 +892,62 @@ def test_claims_run_verdict_follows_the_value():
     claims_run.fill(led2, {"cascade_volume": claims_run.Entry(0.15), "spend_total": claims_run.Entry(268.0)})
     assert (led.verdict("cascade_volume"), led.verdict("spend_total")) != (led2.verdict("cascade_volume"), led2.verdict("spend_total"))
     assert led.verdict("cascade_volume") != led2.verdict("cascade_volume")
+
+
+# ------------------------------------------------------------------ your log through the core loader (chapter)
+
+def _long_log(tmp_path, n=60, m=4, seed=40):
+    rng = _rng(seed)
+    rows = []
+    for j in range(n):
+        for i in range(m):
+            rows.append({"query_id": f"q{j}", "model": f"prov{i % 2}/m{i}", "correct": int(rng.uniform() < 0.4 + 0.1 * i),
+                         "cost_usd": 0.001 * (i + 1) * (1 + 0.1 * rng.uniform()), "confidence": rng.uniform(),
+                         "category": "ab"[j % 2]})
+    df = pd.DataFrame(rows)
+    p = tmp_path / "log.csv"
+    df.to_csv(p, index=False)
+    return p, df
+
+
+import pandas as pd  # noqa: E402
+
+
+def test_pool_from_long_log_uses_optional_columns(tmp_path):
+    from capfront_lib.cofailure import chapter
+
+    p, df = _long_log(tmp_path)
+    P = chapter.pool_from_files(str(p), _rng(0), min_model_coverage=0.95)
+    assert P.source == "your log" and P.coverage["cost_source"] == "log"
+    wide = df.pivot(index="query_id", columns="model", values="correct").loc[list(P.ids), P.names]
+    assert np.array_equal(P.Y, wide.to_numpy(float).T)
+    cost = df.groupby("model")["cost_usd"].mean().loc[P.names].to_numpy()
+    assert np.allclose(P.costs, cost)
+    conf = df.pivot(index="query_id", columns="model", values="confidence").loc[list(P.ids), P.names]
+    assert np.allclose(P.score, conf.to_numpy().T)
+    cats = df.drop_duplicates("query_id").set_index("query_id")["category"].loc[list(P.ids)]
+    assert list(P.categories) == list(cats)
+
+
+def test_pool_from_wide_log_reports_what_the_coverage_rule_drops(tmp_path):
+    from capfront_lib.cofailure import chapter
+
+    rng = _rng(41)
+    Y = (rng.uniform(size=(40, 5)) < 0.6).astype(float)
+    df = pd.DataFrame(Y, columns=[f"m{i}" for i in range(5)])
+    df.insert(0, "id", [f"q{j}" for j in range(40)])
+    df.loc[:20, "m4"] = np.nan  # m4 answered only 19 of 40
+    df.loc[30, "m1"] = np.nan  # one missing cell of a kept model: that row is dropped
+    p = tmp_path / "wide.csv"
+    df.to_csv(p, index=False)
+    P = chapter.pool_from_files(str(p), _rng(0), min_model_coverage=0.95)
+    assert P.coverage["dropped_models"] == ["m4"] and P.coverage["n_dropped_queries"] == 1
+    assert P.Y.shape == (4, 39) and P.coverage["cost_source"] == "synthetic" and P.score is None
+    with pytest.raises(ValueError, match=r"costs\.csv: column 'cost' has no value for models \['m2', 'm3'\]"):
+        chapter.pool_from_files(str(p), _rng(0), min_model_coverage=0.95, costs_path=str(_costs(tmp_path)))
+
+
+def _costs(tmp_path):
+    p = tmp_path / "costs.csv"
+    pd.DataFrame({"model": ["m0", "m1"], "cost": [0.1, 0.2]}).to_csv(p, index=False)
+    return p

@@ -34,8 +34,8 @@ def certificate_map(cert: pd.DataFrame, overhead: float, label: str):
     ax.axvline(overhead, color="grey", ls="--", lw=1, label=f"overhead {overhead:g}")
     ax.set_yticks(y, cert["pool"], fontsize=FS)
     ax.set_xlabel("fraction of queries")
-    ax.legend(loc="lower right", fontsize=FS)
-    _title(ax, "All-wrong rate, oracle gain and certificate per pool", label)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.10 - 0.6 / max(len(cert), 1)), ncol=2, fontsize=FS)
+    ax.set_title("All-wrong rate, oracle gain and certificate per pool", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -144,18 +144,17 @@ def prop2_panel(ms, atom_tet, atom_pear, clay: dict):
 
 def frechet_plot(frechet: dict):
     """Prop. 3: the exchangeable triples with one pairwise law, as beta moves through its Fréchet range."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH - 0.4, 3.2))
     b = frechet["beta"]
     for j in range(4):
         ax.plot(b, frechet["q"][:, j], label=f"P({j} errors)")
-    for key, col, name in (("gauss", "k", "Gaussian copula"), ("clayton", PALETTE[4], "Clayton"), ("shock", PALETTE[1], "common shock")):
-        ax.axvline(frechet[key], color=col, ls=":", lw=1.2)
-        ax.annotate(name, (frechet[key], 0.97), rotation=90, fontsize=FS, ha="right", va="top",
-                    xycoords=("data", "axes fraction"))
+    for key, col, ls, name in (("gauss", "k", ":", "Gaussian copula"), ("clayton", PALETTE[5], "--", "Clayton"),
+                               ("shock", PALETTE[1], "-.", "common shock")):
+        ax.axvline(frechet[key], color=col, ls=ls, lw=1.3, label=f"{name}: β = {frechet[key]:.4f}")
     ax.set_xlabel(r"all-wrong rate $\beta$ of the triple")
     ax.set_ylabel("probability")
     ax.legend(fontsize=FS, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    _title(ax, f"Prop. 3: P(wrong) = {frechet['a']:g}, P(both wrong) = {frechet['b']:g} for every pair", "analytic")
+    ax.set_title(f"Prop. 3: P(wrong) = {frechet['a']:g}, P(both wrong) = {frechet['b']:g} for every pair", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -187,13 +186,17 @@ def regime_plot(rows: pd.DataFrame, tau: float):
     col = [PALETTE[3] if "public" in s else PALETTE[1] if "v1" in s else PALETTE[0] for s in rows["source"]]
     for yy, r, c in zip(y, rows.itertuples(), col):
         ax.errorbar([r.s], [yy], xerr=[[r.s - r.lo], [r.hi - r.s]], fmt="o", ms=5, color=c)
-    ax.axvline(tau, color="grey", ls="--", lw=1)
-    ax.annotate(f"τ = {tau:g}", (tau, 1.0), xycoords=("data", "axes fraction"), fontsize=FS, ha="left", va="bottom")
+    ax.axvline(tau, color="grey", ls="--", lw=1, label=f"τ = {tau:g}")
     ax.set_yticks(y, rows["pool"], fontsize=FS)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel(r"co-failure share $s = \beta/(1-a_{sb})$ with 95% CP interval")
-    ax.set_title("Ceiling-bound (right of τ) or realizability-bound (left)\n"
-                 "[public data: green; transcription of v1's counts: red; of the revision's: blue]", fontsize=10)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=c, label=t) for c, t in
+               ((PALETTE[3], "public data"), (PALETTE[1], "v1's counts"), (PALETTE[0], "revision's counts"))]
+    handles.append(Line2D([], [], color="grey", ls="--", label=f"τ = {tau:g}"))
+    ax.legend(handles=handles, fontsize=FS, loc="lower right")
+    ax.set_title("Ceiling-bound (right of τ) or realizability-bound (left)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -201,17 +204,16 @@ def regime_plot(rows: pd.DataFrame, tau: float):
 def triplet_plot(studies: dict):
     """Triplet vote gain against mean pairwise phi, one panel per pool, with the OLS line (headroom at its mean)."""
     k = len(studies)
-    fig, axes = plt.subplots(1, k, figsize=(WIDTH, 3.5), squeeze=False)
+    fig, axes = plt.subplots(1, k, figsize=(WIDTH, 3.6), squeeze=False)
     for ax, (name, st) in zip(axes[0], studies.items()):
         tab, reg = st["tab"], st["reg"]
         ax.scatter(tab["rho"], tab["gain"], s=4, alpha=0.25, color=PALETTE[0])
         x = np.linspace(tab["rho"].min(), tab["rho"].max(), 50)
-        ax.plot(x, reg["b0"] + reg["b_rho"] * x + reg["b_head"] * tab["headroom"].mean(), color=PALETTE[1],
-                label=f"slope {reg['b_rho']:+.2f}\njackknife [{reg['ci_jack'][0]:+.2f}, {reg['ci_jack'][1]:+.2f}]")
+        ax.plot(x, reg["b0"] + reg["b_rho"] * x + reg["b_head"] * tab["headroom"].mean(), color=PALETTE[1])
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xlabel(r"mean pairwise $\phi$")
-        ax.set_title(name, fontsize=10)
-        ax.legend(fontsize=FS, loc="lower right")
+        ax.set_title(f"{name}\nslope {reg['b_rho']:+.2f} [{reg['ci_jack'][0]:+.2f}, {reg['ci_jack'][1]:+.2f}]", fontsize=FS)
+        ax.tick_params(labelsize=FS)
     axes[0][0].set_ylabel("vote gain over the best member")
     fig.tight_layout()
     return fig
@@ -273,11 +275,11 @@ def cascade_plot(runs: dict):
 
 def audit_plot(codes: np.ndarray, tab: pd.DataFrame, consensus: float, label: str):
     """Answers on all-wrong items (models x items, colour = answer) and the modal-answer shares with the flag line."""
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.4), gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.2), gridspec_kw={"width_ratios": [3, 2]})
     axes[0].imshow(np.asarray(codes, float), aspect="auto", cmap="tab10", interpolation="nearest")
     axes[0].set_xlabel("all-wrong item")
     axes[0].set_ylabel("model")
-    _title(axes[0], "Answers (colour = answer)", label)
+    axes[0].set_title("Answers (colour = answer)", fontsize=10)
     s = tab.sort_values("modal_share", ascending=False)
     col = [PALETTE[1] if f else PALETTE[0] for f in s["suspect"]]
     axes[1].bar(np.arange(len(s)), s["modal_share"], color=col, width=1.0)
@@ -285,7 +287,7 @@ def audit_plot(codes: np.ndarray, tab: pd.DataFrame, consensus: float, label: st
     axes[1].set_xlabel("all-wrong item (sorted)")
     axes[1].set_ylabel("modal-answer share")
     axes[1].legend(fontsize=FS)
-    _title(axes[1], "Consensus against gold", label)
+    axes[1].set_title("Consensus against gold", fontsize=10)
     fig.tight_layout()
     return fig
 
