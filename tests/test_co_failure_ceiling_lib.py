@@ -951,3 +951,36 @@ def _costs(tmp_path):
     p = tmp_path / "costs.csv"
     pd.DataFrame({"model": ["m0", "m1"], "cost": [0.1, 0.2]}).to_csv(p, index=False)
     return p
+
+
+def test_full_sigma_replicate_matches_direct_path(small_pool):
+    """One full-copula bootstrap replicate equals re-solving, projecting and integrating the resampled matrix."""
+    A = small_pool
+    n = A.shape[1]
+    seed = 11
+    got = public._full_sigma_reps({"A": A, "seed": seed, "n_rep": 1, "n_sov": 1 << 15})[0]
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, n)  # the same draw the replicate makes first
+    Ab = A[:, idx]
+    tet = copula.tetrachoric_matrix(Ab)
+    S, _ = copula.nearest_correlation(tet.r)
+    mc, se = copula.orthant_mc(S, tet.thresholds, 400_000, np.random.default_rng(1))
+    ref = np.mean(Ab.sum(0) == 0) / mc
+    assert abs(got / ref - 1) < 4 * se / mc + 0.02
+
+
+def test_lp_dominance_reduction_keeps_value_and_price():
+    rng = _rng(42)
+    Y = (rng.uniform(size=(12, 300)) < np.linspace(0.3, 0.9, 12)[:, None]).astype(float)
+    q, p = budget.pattern_types(Y)
+    c = np.exp(rng.uniform(-6, -2, 12))
+    for B in np.geomspace(c.min() * 1.01, c.max(), 6):
+        v_full, lam_full = budget.solve_lp(q, p, c, float(B), reduce=False)
+        v_red, lam_red = budget.solve_lp(q, p, c, float(B), reduce=True)
+        assert v_red == pytest.approx(v_full, abs=1e-9)
+        assert v_red == pytest.approx(budget.dual_value(q, p, c, float(B))[0], abs=1e-9)
+        hull = budget.value_curve(q, p, c)
+        slopes = np.r_[hull["slopes"], 0.0]
+        k = np.searchsorted(hull["cost"], B) - 1
+        if 0 <= k < len(hull["slopes"]) and not np.isclose(B, hull["cost"]).any():
+            assert lam_red == pytest.approx(slopes[k], rel=1e-6) and lam_full == pytest.approx(slopes[k], rel=1e-6)

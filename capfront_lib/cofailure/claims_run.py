@@ -101,7 +101,7 @@ def analytic_entries(seed: int) -> tuple[dict, dict]:
                                note="the (k+1)-th member pays iff k <= k*, so the optimum is floor(k*) + 1; rounding is wrong whenever frac(k*) < 1/2"),
         "prop6_size_rev": Entry(p6["rev_frac"] == 1.0, display=f"floor(k*) + 1 right on {fmt.pct(p6['rev_frac'], 1)} of {p6['n']} cases"),
         "prop7_lambda": Entry(p7["holds"], note=f"largest relative error vs central differences {_n(p7['worst_rel_err'], 2)}"),
-        "prop9_option": Entry(p9["holds"], note=f"largest |closed form - MC| = {_n(p9['worst_z'], 2)} SE (1e6 draws each)"),
+        "prop9_option": Entry(p9["holds"], note=f"largest |closed form - MC| = {_n(p9['worst_z'], 2)} SE (2 × 10⁵ draws each)"),
     }
     return E, {"dichotomy": d, "prop2": p2, "prop3": p3, "prop3x": p3x, "prop5": p5, "prop6": p6, "prop7": p7, "prop9": p9}
 

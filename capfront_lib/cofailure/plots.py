@@ -195,7 +195,7 @@ def regime_plot(rows: pd.DataFrame, tau: float):
     handles = [Line2D([], [], marker="o", ls="", color=c, label=t) for c, t in
                ((PALETTE[3], "public data"), (PALETTE[1], "v1's counts"), (PALETTE[0], "revision's counts"))]
     handles.append(Line2D([], [], color="grey", ls="--", label=f"τ = {tau:g}"))
-    ax.legend(handles=handles, fontsize=FS, loc="lower right")
+    ax.legend(handles=handles, fontsize=FS, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.5 / max(len(rows), 1)), ncol=4)
     ax.set_title("Ceiling-bound (right of τ) or realizability-bound (left)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import ndtri
 
 from capfront_lib.cofailure import theory
 from capfront_lib.cofailure.copula import mean_offdiag, nearest_correlation, orthant_sov, pearson_matrix, tetrachoric_matrix
@@ -374,29 +375,41 @@ def _full_sigma_chunk(item: dict) -> np.ndarray:
 
 
 def _full_sigma_reps(item: dict) -> np.ndarray:
+    from capfront_lib.cofailure.resample import _tetrachoric_pairs
+
     A = item["A"]
     rng = np.random.default_rng(item["seed"])
-    n = A.shape[1]
+    m, n = A.shape
+    W = 1.0 - A
+    iu = np.triu_indices(m, 1)
+    a0 = np.clip(W.mean(axis=1), 1e-12, 1 - 1e-12)
+    r0 = _tetrachoric_pairs(a0[None, :], (W @ W.T / n)[iu][None, :], iu)[0]  # full-sample solution: warm start
+    allw = (A.sum(axis=0) == 0).astype(float)
     out = []
     for _ in range(int(item["n_rep"])):
-        Ab = A[:, rng.integers(0, n, n)]
-        beta = float(np.mean(Ab.sum(axis=0) == 0))
-        tet = tetrachoric_matrix(Ab)
-        good = ~tet.degenerate
-        if not good.all():
-            out.append(np.nan)
+        w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        alpha = w @ W.T / n
+        if np.any((alpha <= 0) | (alpha >= 1)):
+            out.append(np.nan)  # a model right (or wrong) everywhere in this replicate: no copula fit
             continue
-        S, _ = nearest_correlation(tet.r)
-        b, _ = orthant_sov(S, tet.thresholds, item["n_sov"], rng, n_rand=4)
+        p11 = ((W * w) @ W.T / n)[iu]
+        r = _tetrachoric_pairs(alpha[None, :], p11[None, :], iu, r0=r0)[0]
+        S = np.eye(m)
+        S[iu] = r
+        S[(iu[1], iu[0])] = r
+        S, _ = nearest_correlation(S)
+        b, _ = orthant_sov(S, ndtri(alpha), item["n_sov"], rng, n_rand=4)
+        beta = float(w @ allw / n)
         out.append(beta / b if b > 0 else np.inf)
     return np.array(out)
 
 
-def full_sigma_bootstrap(Y, n_boot: int, seed: int, n_sov: int = 2048, chunk: int = 25) -> dict:
+def full_sigma_bootstrap(Y, n_boot: int, seed: int, n_sov: int = 1024, chunk: int = 25) -> dict:
     """Query bootstrap of the full-copula residual beta_hat / beta_full (Higham projection refitted per replicate).
 
-    Each replicate re-solves all tetrachorics, projects with Higham's algorithm and integrates the orthant by
-    separation of variables (``n_sov`` randomised Sobol points; its error is far below the bootstrap spread).
+    Each replicate re-solves all tetrachorics (Newton warm-started at the full-sample solution), projects with
+    Higham's algorithm and integrates the orthant by separation of variables (``n_sov`` randomised Sobol points in
+    4 scramblings; a relative error of about 1%, far below the bootstrap spread).
     """
     A = as_correctness(Y)
     sizes = [min(chunk, n_boot - s) for s in range(0, int(n_boot), chunk)]
