@@ -222,11 +222,11 @@ def test_public_mmlu_pro_audit_independent(run, shared_data):
     res = run[0]
     if "public_audit" not in res:
         pytest.skip("no public audit in this run")
-    df = pd.read_csv(shared_data / "MMLU-Pro" / "mmlu_pro_correct.csv", index_col="id")
+    df = pd.read_csv(shared_data / "MMLU-Pro" / "mmlu_pro_correct.csv", dtype={"id": str}).set_index("id")
     df = df.loc[:, df.notna().mean() >= 0.95].dropna()
     Y = df.to_numpy(float)
     allw = df.index[Y.sum(1) == 0]
-    preds = pd.read_csv(shared_data / "MMLU-Pro" / "mmlu_pro_pred.csv", index_col="id", dtype=str).loc[allw, df.columns]
+    preds = pd.read_csv(shared_data / "MMLU-Pro" / "mmlu_pro_pred.csv", dtype=str).set_index("id").loc[allw, df.columns]
     share = preds.apply(lambda r: r.dropna().value_counts().iloc[0] / df.shape[1] if r.notna().any() else 0.0, axis=1)
     assert res["public_audit"]["K"] == len(allw)
     assert res["public_audit"]["flagged"] == int((share >= 0.5).sum())
@@ -303,3 +303,20 @@ def test_notebook_on_a_small_long_log(tmp_path):
     assert claims.loc["prop1_ceiling", "method"] == "your-log"
     assert "public" not in res and claims.loc["underpricing_open_math", "verdict"] == "not-checkable"
     assert res["coverage"]["cost_source"] == "log"
+
+
+@pytest.mark.paper
+def test_gsm8k_notebook_run(shared_data, tmp_path):
+    """The notebook on the public GSM8K matrix with the coverage rule off reproduces K = 2, n = 681 (spec §5 item 17)."""
+    from capfront_lib import runner
+
+    p = shared_data / "ZeroEval" / "gsm8k_correct.csv"
+    if not p.is_file():
+        pytest.skip(f"{p} absent")
+    runner.run_chapter(STEM, [("outcomes_path", str(p)), ("min_model_coverage", "0.0"), ("real_data", "off"),
+                              ("n_boot", "40"), ("cert_pools", "200")], output=tmp_path / "nb.ipynb", results_dir=tmp_path)
+    res = json.loads((tmp_path / "results.json").read_text())
+    Y = pd.read_csv(p, index_col="id").dropna().to_numpy(float).T
+    assert (res["m"], res["n"], res["K"]) == (42, 681, 2) == (Y.shape[0], Y.shape[1], int(np.sum(Y.sum(0) == 0)))
+    assert res["n_resolvable"] == 18 and abs(res["U"] - 0.056) < 5e-4
+    assert res["data_source"] == "public data"
