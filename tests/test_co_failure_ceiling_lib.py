@@ -731,10 +731,13 @@ def test_tetrachoric_warm_matches_cold_solver():
     ti, tj = rng.uniform(-1.5, 0.5, 500), rng.uniform(-1.5, 0.5, 500)
     r = rng.uniform(-0.9, 0.95, 500)
     p11 = copula.bvn_cdf(ti, tj, r)
-    warm = resample.tetrachoric_warm(ti, tj, p11, np.clip(r + rng.normal(0, 0.1, 500), -0.99, 0.99))
-    assert np.max(np.abs(copula.bvn_cdf(ti, tj, warm) - p11)) < 1e-11
+    start = np.clip(r + rng.normal(0, 0.1, 500), -0.99, 0.99)
+    warm = resample.tetrachoric_warm(ti, tj, p11, start)
+    assert np.max(np.abs(copula.bvn_cdf(ti, tj, warm) - p11)) < 1e-10
+    tight = resample.tetrachoric_warm(ti, tj, p11, start, tol=1e-13)
     ok = copula.bvn_pdf(ti, tj, r) > 1e-3
-    assert np.max(np.abs(warm[ok] - r[ok])) < 1e-8
+    assert np.max(np.abs(tight[ok] - r[ok])) < 1e-8
+    assert np.max(np.abs(tight[ok] - copula.tetrachoric_from_p11(ti, tj, p11)[ok])) < 1e-8
 
 
 def test_gh_batch_vs_quadrature():
