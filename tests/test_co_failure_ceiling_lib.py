@@ -683,3 +683,307 @@ def test_certificate_reports_the_pair_sample(tmp_path):
     d = certificate(pd.DataFrame(A, columns=[f"m{i}" for i in range(520)]))
     assert d["pairs_sampled"] and d["n_pairs_used"] == 125_000 and d["mean_pearson_exact"]
     assert 0.2 < d["mean_tetrachoric"] < 0.4  # the generating factor correlation is 0.3
+
+
+# ------------------------------------------------------------------ vectorised bootstrap (resample)
+
+from capfront_lib.cofailure import claims_run, coverage, public, resample, verify  # noqa: E402
+from capfront_lib.cofailure.analysis import _replicate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_pool():
+    P = simulate_pool(_rng(31), n_models=10, n_queries=1500, atom_hard=0.01, atom_ref=0.0, n_samples=1)
+    return P.Y.astype(float)
+
+
+def test_replicate_stats_equals_per_replicate_recomputation(small_pool):
+    """Weights w (counts of a resample) give the same statistics as recomputing on the resampled matrix."""
+    A = small_pool
+    n = A.shape[1]
+    rng = _rng(32)
+    subsets = resample.half_pool_subsets(A.shape[0], 6, rng)
+    for _ in range(3):
+        idx = rng.integers(0, n, n)
+        w = np.bincount(idx, minlength=n)[None, :].astype(float)
+        s = resample.replicate_stats(A, w, subsets=subsets)
+        Ab = A[:, idx]
+        beta, b_t, b_p, b_cl = _replicate(Ab, "clamp")  # independent: full tetrachoric matrix + quadrature per replicate
+        assert s["beta"][0] == pytest.approx(beta, abs=1e-15)
+        assert s["beta_sf"][0] == pytest.approx(b_t, rel=1e-5)
+        assert s["beta_sf_pearson"][0] == pytest.approx(b_p, rel=1e-5)
+        assert s["beta_clayton"][0] == pytest.approx(b_cl, rel=1e-8)
+        tet = copula.tetrachoric_matrix(Ab)
+        assert s["rbar"][0] == pytest.approx(copula.mean_offdiag(tet.r), abs=1e-10)
+        assert s["rho_eff"][0] == pytest.approx(copula.implied_rho(tet.thresholds, beta), abs=1e-4)
+        # ratio of means over the fixed subsets, recomputed subset by subset with quadrature
+        bk, bs = [], []
+        for sub in subsets:
+            bk.append(np.mean(Ab[sub].sum(0) == 0))
+            bs.append(copula.beta_sf(tet.thresholds[sub], copula.mean_offdiag(tet.r[np.ix_(sub, sub)])))
+        assert s["ratio_half"][0] == pytest.approx(np.mean(bk) / np.mean(bs), rel=1e-4)
+        acc = Ab.mean(1)
+        assert s["gain"][0] == pytest.approx(np.mean(Ab.max(0)) - acc.max(), abs=1e-15)
+
+
+def test_tetrachoric_warm_matches_cold_solver():
+    rng = _rng(33)
+    ti, tj = rng.uniform(-1.5, 0.5, 500), rng.uniform(-1.5, 0.5, 500)
+    r = rng.uniform(-0.9, 0.95, 500)
+    p11 = copula.bvn_cdf(ti, tj, r)
+    start = np.clip(r + rng.normal(0, 0.1, 500), -0.99, 0.99)
+    warm = resample.tetrachoric_warm(ti, tj, p11, start)
+    assert np.max(np.abs(copula.bvn_cdf(ti, tj, warm) - p11)) < 1e-10
+    tight = resample.tetrachoric_warm(ti, tj, p11, start, tol=1e-13)
+    ok = copula.bvn_pdf(ti, tj, r) > 1e-3
+    assert np.max(np.abs(tight[ok] - r[ok])) < 1e-8
+    assert np.max(np.abs(tight[ok] - copula.tetrachoric_from_p11(ti, tj, p11)[ok])) < 1e-8
+
+
+def test_gh_batch_vs_quadrature():
+    rng = _rng(34)
+    t = rng.uniform(-2, 0, (6, 15))
+    rho = np.array([0.05, 0.3, 0.55, 0.69, 0.8, 0.9])
+    got = resample.gh_beta_sf_batch(t, rho)
+    ref = np.array([copula.beta_sf(t[i], rho[i]) for i in range(6)])
+    assert np.allclose(got, ref, rtol=1e-5)
+
+
+def test_bootstrap_pool_chunks_reproducible_and_drop_count(small_pool):
+    a = resample.bootstrap_pool(small_pool, 30, 7, chunk=10, implied=False)
+    b = resample.bootstrap_pool(small_pool, 30, 7, chunk=10, implied=False)
+    assert a.n_ok + a.n_dropped == 30
+    assert np.array_equal(a.draws["beta"], b.draws["beta"])
+    lo, hi = resample.percentile_ci(a.draws["beta"], 0.9)
+    assert lo == pytest.approx(np.quantile(a.draws["beta"], 0.05)) and hi == pytest.approx(np.quantile(a.draws["beta"], 0.95))
+
+
+# ------------------------------------------------------------------ certificate coverage (coverage)
+
+def test_coverage_certificates_match_scalar_rule():
+    rng = _rng(35)
+    sc = coverage.SCENARIOS[0]
+    K, C = coverage.simulate_counts(sc, 20, rng)
+    u_rev, u_v1 = coverage.certificates(K, C, sc.n, 0.05)
+    for k in range(20):
+        assert u_rev[k] == pytest.approx(pool.certificate_bound(int(K[k]), sc.n, C[k], 0.05)["U"], abs=1e-12)
+        beta_lo = 0.0 if K[k] == 0 else stats.beta.ppf(0.025, K[k], sc.n - K[k] + 1)
+        c = C[k].max()
+        asb_hi = 1.0 if c == sc.n else stats.beta.ppf(0.975, c + 1, sc.n - c)
+        assert u_v1[k] == pytest.approx((1 - beta_lo) - asb_hi, abs=1e-10)
+
+
+def test_coverage_true_gain_by_monte_carlo():
+    sc = coverage.Scenario("t", 0.05, (0.2, 0.3, 0.4), 50)
+    rng = _rng(36)
+    N = 400_000
+    shock = rng.uniform(size=N) < sc.omega
+    err = shock[:, None] | (rng.uniform(size=(N, 3)) < np.array(sc.alpha))
+    g = (1 - err.all(1).mean()) - (1 - err.mean(0)).max()
+    assert abs(g - coverage.true_gain(sc)) < 4 * np.sqrt(0.25 / N) * 2
+
+
+def test_coverage_study_sound_covers_v1_does_not():
+    rows = coverage.coverage_study(600, 3)
+    assert all(r["ci_rev"][0] >= 0.95 for r in rows)
+    assert any(r["ci_v1"][1] < 0.95 for r in rows)
+
+
+# ------------------------------------------------------------------ public-data helpers (public)
+
+def test_router_share_vectorised_equals_loop():
+    rng = _rng(37)
+    A = (rng.uniform(size=(5, 600)) < np.linspace(0.4, 0.8, 5)[:, None]).astype(float)
+    cats = rng.choice(["a", "b", "c", "d"], 600)
+    mask = np.zeros(600, bool)
+    mask[rng.permutation(600)[:300]] = True
+    import pandas as pd
+
+    codes, uniq = pd.factorize(pd.Series(cats))
+    oh = np.zeros((600, len(uniq)))
+    oh[np.arange(600), codes] = 1
+    got = public._router_split(A, oh, np.ones(600), mask)
+    tr, te = np.flatnonzero(mask), np.flatnonzero(~mask)
+    best = int(np.argmax(A[:, tr].mean(1)))
+    router = sum(A[int(np.argmax(A[:, tr[cats[tr] == c]].sum(1))), te[cats[te] == c]].sum() for c in np.unique(cats))
+    assert got == (router, A[best, te].sum(), A[:, te].max(0).sum())
+
+
+def test_escalation_ratio_hand_example():
+    # L wrong on 4 of 10; H right on 2 of those 4 and on all 6 others: a_H = 0.8, P(H right | L wrong) = 0.5
+    yL = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1], float)
+    yH = np.array([1, 1, 0, 0, 1, 1, 1, 1, 1, 1], float)
+    es = public.escalation_ratio(yL, yH, _rng(38), 50)
+    assert es["predicted"] == pytest.approx(1 - 0.6 / 0.8)
+    assert es["measured"] == pytest.approx((0.8 - 0.6) / 0.5)
+    assert es["relative"] == pytest.approx(0.8 / 0.5)
+    # the definition: quality gain per strong call, perfect verifier vs random mixing
+    gain_per_call_perfect = yH[yL == 0].mean()
+    gain_per_call_mix = yH.mean() - yL.mean()
+    assert es["measured"] == pytest.approx(gain_per_call_mix / gain_per_call_perfect)
+
+
+def test_max_advantage_equals_cascade_curve():
+    rng = _rng(39)
+    yL = (rng.uniform(size=400) < 0.7).astype(float)
+    yH = (rng.uniform(size=400) < 0.85).astype(float)
+    s = rng.normal(size=400) + yL
+    assert public._max_advantage(yL, yH, s) == pytest.approx(theory.cascade_curve(yL, yH, s)["max_A"], abs=1e-15)
+
+
+def test_family_gap_and_triplet_jackknife_by_hand(small_pool):
+    A = small_pool
+    fam = np.arange(A.shape[0]) // 3
+    fg = public.family_gap(A, fam)
+    C = np.corrcoef(1 - A)
+    iu = np.triu_indices(A.shape[0], 1)
+    same = fam[iu[0]] == fam[iu[1]]
+    assert fg["gap"] == pytest.approx(C[iu][same].mean() - C[iu][~same].mean(), abs=1e-12)
+    trip = ensemble.triplet_index(A.shape[0], None, _rng(0))
+    tab = ensemble.triplet_table(A, trip)
+    t = public.triplet_mean_ci(tab, A.shape[0])
+    loo = np.array([tab["gain"][~np.any(trip == l, axis=1)].mean() for l in range(A.shape[0])])
+    se = np.sqrt((len(loo) - 1) / len(loo) * np.sum((loo - loo.mean()) ** 2))
+    assert t["se"] == pytest.approx(se) and t["ci"][0] == pytest.approx(tab["gain"].mean() - 1.959963984540054 * se)
+
+
+# ------------------------------------------------------------------ analytic and transcription checks (verify)
+
+def test_prop6_size_rule_hand_case():
+    # lambda sigma^2 (1 - rho)/c = R with k*(k*+1) = R: R = 5.29 gives k* = 1.82... ; R = 2*3 + 0.5 -> k* in (2, 3)
+    lam, c, rho = 6.5, 1.0, 0.0
+    ks, size = theory.optimal_size(lam, c, rho)
+    assert 2 < ks < 3 and ks - 2 < 0.5  # round(k*) = 2 (v1) but the third member still pays
+    U = {k: -lam * (1 / k) - c * k for k in range(1, 10)}  # V(k) = 1/k at rho = 0, sigma^2 = 1
+    assert max(U, key=U.get) == 3 == size
+
+
+def test_regime_share_and_cert_rev_independent():
+    r = verify.regime_share(17, 330, 276)
+    lo, hi = stats.beta.ppf(0.025, 17, 314), stats.beta.ppf(0.975, 18, 313)
+    assert r["s"] == pytest.approx((17 / 330) / (1 - 276 / 330))
+    assert r["ci"][0] == pytest.approx(lo / (54 / 330)) and r["ci"][1] == pytest.approx(hi / (54 / 330))
+    cr = verify.cert_rev_check()
+    t = cr["table"]
+    row = t[(t.pool == "AIME") & (t.version == "rev")].iloc[0]
+    m = 52
+    assert row.U == pytest.approx(1 - stats.beta.ppf(0.025 / m, 37, 42 - 37 + 1), abs=1e-12)  # K = 0: beta_lo = 0
+
+
+def test_t2_arith_interval_arithmetic():
+    out = verify.t2_arith()
+    lo, hi = stats.beta.ppf(0.025, 16, 465), stats.beta.ppf(0.975, 17, 464)
+    rng_ = out["rows"][0]["beta_sf_range"]
+    assert round(lo / rng_[0]) == 17 and round(hi / rng_[1]) == 48 and 0.00105 <= rng_[0] <= rng_[1] <= 0.00115
+
+
+def test_dichotomy_values_match_spec_closed_forms():
+    d = verify.dichotomy()
+    assert d["atom_tet"] == pytest.approx(1.30e5, rel=0.01) and d["atom_pearson"] == pytest.approx(8.36e6, rel=0.01)
+    assert d["clayton2_pearson"] == pytest.approx(4.18, abs=0.01) and d["clayton2_tet"] == pytest.approx(0.840, abs=0.001)
+    # Clayton lambda_L = 2^(-1/theta)
+    assert d["clayton2_lambda"] == pytest.approx(2 ** -0.5)
+
+
+def test_claims_run_verdict_follows_the_value():
+    """Changing a measured value changes the computed verdict (no verdict is typed in the chapter)."""
+    from capfront_lib.core.claims import Ledger
+
+    led = Ledger("co_failure_ceiling", profile="quick")
+    claims_run.fill(led, {"cascade_volume": claims_run.Entry(0.1878), "spend_total": claims_run.Entry(270.0)})
+    led2 = Ledger("co_failure_ceiling", profile="quick")
+    claims_run.fill(led2, {"cascade_volume": claims_run.Entry(0.15), "spend_total": claims_run.Entry(268.0)})
+    assert (led.verdict("cascade_volume"), led.verdict("spend_total")) != (led2.verdict("cascade_volume"), led2.verdict("spend_total"))
+    assert led.verdict("cascade_volume") != led2.verdict("cascade_volume")
+
+
+# ------------------------------------------------------------------ your log through the core loader (chapter)
+
+def _long_log(tmp_path, n=60, m=4, seed=40):
+    rng = _rng(seed)
+    rows = []
+    for j in range(n):
+        for i in range(m):
+            rows.append({"query_id": f"q{j}", "model": f"prov{i % 2}/m{i}", "correct": int(rng.uniform() < 0.4 + 0.1 * i),
+                         "cost_usd": 0.001 * (i + 1) * (1 + 0.1 * rng.uniform()), "confidence": rng.uniform(),
+                         "category": "ab"[j % 2]})
+    df = pd.DataFrame(rows)
+    p = tmp_path / "log.csv"
+    df.to_csv(p, index=False)
+    return p, df
+
+
+import pandas as pd  # noqa: E402
+
+
+def test_pool_from_long_log_uses_optional_columns(tmp_path):
+    from capfront_lib.cofailure import chapter
+
+    p, df = _long_log(tmp_path)
+    P = chapter.pool_from_files(str(p), _rng(0), min_model_coverage=0.95)
+    assert P.source == "your log" and P.coverage["cost_source"] == "log"
+    wide = df.pivot(index="query_id", columns="model", values="correct").loc[list(P.ids), P.names]
+    assert np.array_equal(P.Y, wide.to_numpy(float).T)
+    cost = df.groupby("model")["cost_usd"].mean().loc[P.names].to_numpy()
+    assert np.allclose(P.costs, cost)
+    conf = df.pivot(index="query_id", columns="model", values="confidence").loc[list(P.ids), P.names]
+    assert np.allclose(P.score, conf.to_numpy().T)
+    cats = df.drop_duplicates("query_id").set_index("query_id")["category"].loc[list(P.ids)]
+    assert list(P.categories) == list(cats)
+
+
+def test_pool_from_wide_log_reports_what_the_coverage_rule_drops(tmp_path):
+    from capfront_lib.cofailure import chapter
+
+    rng = _rng(41)
+    Y = (rng.uniform(size=(40, 5)) < 0.6).astype(float)
+    df = pd.DataFrame(Y, columns=[f"m{i}" for i in range(5)])
+    df.insert(0, "id", [f"q{j}" for j in range(40)])
+    df.loc[:20, "m4"] = np.nan  # m4 answered only 19 of 40
+    df.loc[30, "m1"] = np.nan  # one missing cell of a kept model: that row is dropped
+    p = tmp_path / "wide.csv"
+    df.to_csv(p, index=False)
+    P = chapter.pool_from_files(str(p), _rng(0), min_model_coverage=0.95)
+    assert P.coverage["dropped_models"] == ["m4"] and P.coverage["n_dropped_queries"] == 1
+    assert P.Y.shape == (4, 39) and P.coverage["cost_source"] == "synthetic" and P.score is None
+    with pytest.raises(ValueError, match=r"costs\.csv: column 'cost' has no value for models \['m2', 'm3'\]"):
+        chapter.pool_from_files(str(p), _rng(0), min_model_coverage=0.95, costs_path=str(_costs(tmp_path)))
+
+
+def _costs(tmp_path):
+    p = tmp_path / "costs.csv"
+    pd.DataFrame({"model": ["m0", "m1"], "cost": [0.1, 0.2]}).to_csv(p, index=False)
+    return p
+
+
+def test_full_sigma_replicate_matches_direct_path(small_pool):
+    """One full-copula bootstrap replicate equals re-solving, projecting and integrating the resampled matrix."""
+    A = small_pool
+    n = A.shape[1]
+    seed = 11
+    got = public._full_sigma_reps({"A": A, "seed": seed, "n_rep": 1, "n_sov": 1 << 15})[0]
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, n)  # the same draw the replicate makes first
+    Ab = A[:, idx]
+    tet = copula.tetrachoric_matrix(Ab)
+    S, _ = copula.nearest_correlation(tet.r)
+    mc, se = copula.orthant_mc(S, tet.thresholds, 400_000, np.random.default_rng(1))
+    ref = np.mean(Ab.sum(0) == 0) / mc
+    assert abs(got / ref - 1) < 4 * se / mc + 0.02
+
+
+def test_lp_dominance_reduction_keeps_value_and_price():
+    rng = _rng(42)
+    Y = (rng.uniform(size=(12, 300)) < np.linspace(0.3, 0.9, 12)[:, None]).astype(float)
+    q, p = budget.pattern_types(Y)
+    c = np.exp(rng.uniform(-6, -2, 12))
+    for B in np.geomspace(c.min() * 1.01, c.max(), 6):
+        v_full, lam_full = budget.solve_lp(q, p, c, float(B), reduce=False)
+        v_red, lam_red = budget.solve_lp(q, p, c, float(B), reduce=True)
+        assert v_red == pytest.approx(v_full, abs=1e-9)
+        assert v_red == pytest.approx(budget.dual_value(q, p, c, float(B))[0], abs=1e-9)
+        hull = budget.value_curve(q, p, c)
+        slopes = np.r_[hull["slopes"], 0.0]
+        k = np.searchsorted(hull["cost"], B) - 1
+        if 0 <= k < len(hull["slopes"]) and not np.isclose(B, hull["cost"]).any():
+            assert lam_red == pytest.approx(slopes[k], rel=1e-6) and lam_full == pytest.approx(slopes[k], rel=1e-6)

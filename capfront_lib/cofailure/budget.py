@@ -110,20 +110,41 @@ def dual_value(q, p, c, B: float) -> tuple[float, float]:
     return float(vals[i]), float(lams[i])
 
 
-def solve_lp(q, p, c, B: float) -> tuple[float, float]:
+def _undominated(q: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """m x T mask of (model, type) pairs that are not dominated: per type and quality level only the cheapest model.
+
+    Replacing a model by a cheaper one of equal quality on a type keeps the objective and lowers the cost, so an
+    optimal policy never needs the others: dropping them changes neither V(B) nor the budget's shadow price.
+    """
+    m, T = q.shape
+    keep = np.zeros((m, T), bool)
+    order = np.argsort(c, kind="stable")
+    qo = q[order]
+    for level in np.unique(q):
+        hit = qo == level
+        first = np.argmax(hit, axis=0)  # cheapest model with this quality on each type
+        has = hit.any(axis=0)
+        keep[order[first[has]], np.flatnonzero(has)] = True
+    return keep
+
+
+def solve_lp(q, p, c, B: float, reduce: bool = True) -> tuple[float, float]:
     """Primal LP of Prop. 4 with ``scipy.optimize.linprog(method="highs")``: returns (V(B), shadow price lambda_B).
 
     max sum_t p_t sum_i pi_it q_it  s.t.  sum_t p_t sum_i pi_it c_i <= B, sum_i pi_it = 1, pi >= 0.
+    With ``reduce`` the dominated (model, type) pairs are left out (:func:`_undominated`; for 0/1 data two
+    variables per type instead of m), which leaves the value and the shadow price unchanged.
     At kinks HiGHS may return any subgradient.
     """
     q, p, c = _check(q, p, c)
     m, T = q.shape
     if B < c.min() - 1e-12:
         raise ValueError(f"budget B = {B} is below the cheapest model's cost {c.min()}")
-    obj = -(q * p[None, :]).ravel()  # variable index i*T + t
-    A_ub = (c[:, None] * p[None, :]).ravel()[None, :]
-    rows = np.repeat(np.arange(T)[None, :], m, axis=0).ravel()
-    A_eq = sparse.csr_matrix((np.ones(m * T), (rows, np.arange(m * T))), shape=(T, m * T))
+    keep = _undominated(q, c) if reduce else np.ones((m, T), bool)
+    ii, tt = np.nonzero(keep)
+    obj = -(q[ii, tt] * p[tt])
+    A_ub = (c[ii] * p[tt])[None, :]
+    A_eq = sparse.csr_matrix((np.ones(len(ii)), (tt, np.arange(len(ii)))), shape=(T, len(ii)))
     res = optimize.linprog(obj, A_ub=A_ub, b_ub=[B], A_eq=A_eq, b_eq=np.ones(T), bounds=(0, None), method="highs")
     if res.status != 0:
         raise RuntimeError(f"linprog failed: {res.message}")

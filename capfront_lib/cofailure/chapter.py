@@ -19,7 +19,7 @@ from capfront_lib.cofailure.report import coverage_filter, outcome_frame
 from capfront_lib.cofailure.simulate import SimPool, sim_truth_beta, sim_truth_pairs, simulate_pool
 
 __all__ = ["Pool", "pool_from_sim", "pool_from_files", "family_of", "synthetic_costs", "cert_row", "cascade_runs",
-           "sim_truth_curve", "explorer_grid_data", "frechet_curve"]
+           "sim_truth_curve", "explorer_grid_data", "frechet_curve", "ceiling_check", "lemma1_check"]
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Pool:
     Y: np.ndarray
     names: list
     ids: np.ndarray
-    source: str  # "simulated" | "public data"
+    source: str  # "simulated" | "public data" | "your log" (core.env.data_source)
     costs: np.ndarray
     families: np.ndarray
     preds: np.ndarray | None = None      # m x n answers (object or int), None if absent
@@ -61,7 +61,8 @@ def pool_from_sim(rng: np.random.Generator, **kw) -> Pool:
     return Pool(Y=P.Y.astype(float), names=P.names, ids=np.arange(P.Y.shape[1]).astype(str), source="simulated",
                 costs=P.costs, families=P.families, preds=P.preds, gold=P.gold, categories=None,
                 score=P.margin, Ys=P.Ys, kind=P.kind, sim=P,
-                coverage={"dropped_models": [], "n_dropped_queries": 0, "n_models_in": P.Y.shape[0], "n_queries_in": P.Y.shape[1]})
+                coverage={"dropped_models": [], "n_dropped_queries": 0, "n_models_in": P.Y.shape[0], "n_queries_in": P.Y.shape[1],
+                          "cost_source": "synthetic", "n_generations": 1})
 
 
 def _wide(path: str, index: pd.Index | None = None) -> pd.DataFrame:
@@ -72,40 +73,96 @@ def _wide(path: str, index: pd.Index | None = None) -> pd.DataFrame:
 def pool_from_files(outcomes_path: str, rng: np.random.Generator, *, min_model_coverage: float = 0.95,
                     items_path: str = "", preds_path: str = "", confidence_path: str = "", confidence_sign: int = -1,
                     costs_path: str = "", families: str = "auto") -> Pool:
-    """Load a wide 0/1 log, apply the coverage rule and keep complete rows (spec §1), align optional tables."""
+    """Load an evaluation log (core loader: long or wide), apply the coverage rule, keep complete rows (spec §1).
+
+    Optional columns of a long log are used when present: ``cost_usd`` (mean per model = price per query),
+    ``confidence`` (the cascade score; higher = surer) or else ``output_tokens`` (negated: longer = less sure),
+    ``category`` (query types). A wide items table (``items_path``: id, category, answer/gold) and wide tables of
+    predicted answers (``preds_path``), confidences (``confidence_path``, times ``confidence_sign``) and a
+    ``model,cost`` table (``costs_path``) may be given instead. Nothing is dropped silently: the coverage report
+    lists dropped models and rows.
+    """
+    from capfront_lib.core.env import data_source
     from capfront_lib.core.evallog import load_log
 
-    log = load_log(outcomes_path, missing="keep_partial", min_models=2)
-    df = outcome_frame(log)
+    log = load_log(outcomes_path, missing="keep_partial", min_models=2,
+                   items_path=items_path if _has_category(items_path) else None)
+    # several generations per cell: the chapter analyses generation 0 (the certificate needs one answer per cell)
+    df = outcome_frame(log) if log.n_generations == 1 else log.wide("correct", generation=0)
     n0, m0 = df.shape
     df, dropped = coverage_filter(df, min_model_coverage)
     df = df.loc[df.notna().all(axis=1)]
     if df.shape[1] < 3 or df.shape[0] < 10:
-        raise ValueError(f"{outcomes_path}: after the coverage rule only {df.shape[1]} models x {df.shape[0]} complete rows remain")
+        raise ValueError(f"{outcomes_path}: after the coverage rule only {df.shape[1]} models x {df.shape[0]} complete rows "
+                         f"remain (need >= 3 models and >= 10 rows); dropped models: {dropped}")
     names = [str(c) for c in df.columns]
     Y = df.to_numpy(float).T
     idx = df.index.astype(str)
     preds = gold = cats = score = None
+    if log.categories is not None:
+        cats = log.categories.reindex(idx).to_numpy(object)
     if preds_path:
         preds = _wide(preds_path, idx)[names].to_numpy(object).T
     if items_path:
         it = pd.read_csv(items_path, dtype={"id": str}).set_index("id").reindex(idx)
         gcol = next((c for c in ("answer", "gold", "gold_answer") if c in it.columns), None)
         gold = it[gcol].to_numpy(object) if gcol else None
-        cats = it["category"].to_numpy(object) if "category" in it.columns else None
+        if cats is None and "category" in it.columns:
+            cats = it["category"].to_numpy(object)
+    sub = log.select(models=names, queries=list(idx))
     if confidence_path:
         score = confidence_sign * _wide(confidence_path, idx)[names].to_numpy(float).T
+    elif sub.has("confidence"):
+        score = sub.wide("confidence").to_numpy(float).T
+    elif sub.has("output_tokens"):
+        score = -sub.wide("output_tokens").to_numpy(float).T
+    if score is not None and not np.all(np.isfinite(score)):
+        score = None  # a partial confidence table cannot rank every query; the cascade section says so
     if costs_path:
         c = pd.read_csv(costs_path).set_index("model")["cost"].reindex(names)
         if c.isna().any():
-            raise ValueError(f"{costs_path}: no cost for models {list(c.index[c.isna()])}")
-        costs = c.to_numpy(float)
+            raise ValueError(f"{costs_path}: column 'cost' has no value for models {list(c.index[c.isna()])}")
+        costs, cost_source = c.to_numpy(float), "costs_path"
+    elif sub.has("cost_usd"):
+        costs, cost_source = np.nanmean(sub.array("cost_usd")[:, :, 0], axis=0), "log"
     else:
-        costs = synthetic_costs(Y.mean(axis=1), rng)
+        costs, cost_source = synthetic_costs(Y.mean(axis=1), rng), "synthetic"
     fam = family_of(names) if families == "auto" else np.zeros(len(names), int)
-    return Pool(Y=Y, names=names, ids=np.asarray(idx), source="public data", costs=costs, families=fam, preds=preds,
-                gold=gold, categories=cats, score=score,
-                coverage={"dropped_models": dropped, "n_dropped_queries": int(n0 - df.shape[0]), "n_models_in": m0, "n_queries_in": n0})
+    return Pool(Y=Y, names=names, ids=np.asarray(idx), source=data_source(outcomes_path), costs=costs, families=fam,
+                preds=preds, gold=gold, categories=cats, score=score,
+                coverage={"dropped_models": dropped, "n_dropped_queries": int(n0 - df.shape[0]), "n_models_in": m0,
+                          "n_queries_in": n0, "cost_source": cost_source, "n_generations": log.n_generations})
+
+
+def _has_category(items_path: str) -> bool:
+    """True when a wide items table exists and has a ``category`` column (the core loader then reads it)."""
+    if not items_path:
+        return False
+    cols = pd.read_csv(items_path, nrows=0).columns
+    return "id" in cols and "category" in cols
+
+
+def ceiling_check(Y, accuracies) -> dict:
+    """Prop. 1(i) on data: every given select-one policy's accuracy is <= 1 - beta_hat, and the oracle attains it.
+
+    ``accuracies`` maps a policy family name to an array of accuracies of policies evaluated on ``Y``.
+    """
+    A = np.asarray(Y, float)
+    beta = float(np.mean(A.sum(axis=0) == 0))
+    oracle = float(np.mean(A.max(axis=0)))
+    worst = {k: float(np.max(v)) for k, v in accuracies.items() if len(np.atleast_1d(v))}
+    top = max(worst.values())
+    return {"holds": bool(top <= 1 - beta + 1e-12 and abs(oracle - (1 - beta)) < 1e-15), "best_policy": top,
+            "ceiling": 1 - beta, "by_family": worst}
+
+
+def lemma1_check(Y) -> dict:
+    """Lemma 1 on data (types = queries): G > 0 iff no model is right wherever any model is right."""
+    A = np.asarray(Y, float)
+    oracle = A.max(axis=0)
+    dominant = bool(np.any(np.all(A >= oracle, axis=1)))
+    G = float(oracle.mean() - A.mean(axis=1).max())
+    return {"holds": bool((G > 0) == (not dominant) and G >= 0), "gain": G, "dominant_model": dominant}
 
 
 def cert_row(name: str, K: int, n: int, correct, delta: float, overhead: float, tau: float, source: str) -> dict:
