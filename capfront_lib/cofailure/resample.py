@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_ndtr, ndtri
 
-from capfront_lib.cofailure.copula import _CLAMP, _gh, beta_sf, bvn_cdf, bvn_pdf, tetrachoric_from_p11
+from capfront_lib.cofailure.copula import CLAMP, beta_sf, gauss_hermite, tetrachoric_from_p11
 from capfront_lib.cofailure.pool import as_correctness
 from capfront_lib.core.parallel import pmap
 from capfront_lib.core.threads import single_thread_blas
@@ -42,7 +42,7 @@ def gh_beta_sf_batch(t: np.ndarray, rho: np.ndarray, nodes: int = 96, exact_abov
     rho = np.asarray(rho, float).reshape(-1)
     if t.shape[0] != rho.size:
         raise ValueError(f"t has {t.shape[0]} rows but rho has {rho.size} values")
-    x, w = _gh(nodes)
+    x, w = gauss_hermite(nodes)
     r = np.clip(rho, 0.0, 1 - 1e-12)
     s = np.sqrt(r)[:, None, None]
     c = np.sqrt(1 - r)[:, None, None]
@@ -102,37 +102,13 @@ def _implied_rho(t: np.ndarray, beta: np.ndarray, iters: int = 24) -> np.ndarray
 
 
 def tetrachoric_warm(ti, tj, p11, r0, *, tol: float = 1e-10, max_iter: int = 60) -> np.ndarray:
-    """Solve Phi2(t_i, t_j; r) = p11 for r by safeguarded Newton from a warm start ``r0`` (vectorised).
+    """Solve Phi2(t_i, t_j; r) = p11 for r from a warm start ``r0`` (spec §2.3, vectorised).
 
-    Same equation as :func:`copula.tetrachoric_from_p11` (spec §2.3), which starts every pair at r = 0; in a
-    bootstrap the full-sample solution is a far better start, so most pairs converge in 2-3 Newton steps.
-    A forward residual below ``tol`` (1e-10 in p11, so r to ~1e-9: far below any bootstrap spread) stops a pair.
-    A bracket [lo, hi] is kept; a step that leaves it is replaced by bisection. Pairs still above ``tol``
-    after ``max_iter`` steps are re-solved by :func:`copula.tetrachoric_from_p11`.
+    :func:`copula.tetrachoric_from_p11` started at the full-sample solution: in a bootstrap most pairs then
+    converge in 2-3 safeguarded Newton steps. A forward residual below ``tol`` (1e-10 in p11, so r to ~1e-9:
+    far below any bootstrap spread) stops a pair.
     """
-    ti, tj, p11, r = (np.asarray(x, float).copy() for x in np.broadcast_arrays(ti, tj, p11, r0))
-    r = np.clip(r, -1 + 1e-9, 1 - 1e-9)
-    lo = -np.ones_like(r)
-    hi = np.ones_like(r)
-    f = bvn_cdf(ti, tj, r) - p11
-    act = np.flatnonzero(np.abs(f) >= tol)
-    for _ in range(max_iter):
-        if act.size == 0:
-            break
-        fa, ra = f[act], r[act]
-        lo[act] = np.where(fa < 0, ra, lo[act])
-        hi[act] = np.where(fa < 0, hi[act], ra)
-        d = bvn_pdf(ti[act], tj[act], ra)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rn = ra - fa / d
-        bad = ~np.isfinite(rn) | (rn <= lo[act]) | (rn >= hi[act])
-        rn = np.where(bad, 0.5 * (lo[act] + hi[act]), rn)
-        r[act] = rn
-        f[act] = bvn_cdf(ti[act], tj[act], rn) - p11[act]
-        act = act[np.abs(f[act]) >= tol]
-    if act.size:
-        r[act] = tetrachoric_from_p11(ti[act], tj[act], p11[act])
-    return r
+    return tetrachoric_from_p11(ti, tj, p11, r0=r0, tol=tol, halvings=max_iter)
 
 
 def _tetrachoric_pairs(alpha: np.ndarray, p11: np.ndarray, iu, zero_cell: str = "clamp",
@@ -165,9 +141,9 @@ def _tetrachoric_pairs(alpha: np.ndarray, p11: np.ndarray, iu, zero_cell: str = 
         for s in range(0, pp.size, step):
             res[s:s + step] = tetrachoric_warm(ti[s:s + step], tj[s:s + step], pp[s:s + step], st[s:s + step])
         r[solve] = res
-    r = np.where(zero & pos & ~neg, _CLAMP, r)
-    r = np.where(zero & neg & ~pos, -_CLAMP, r)
-    r = np.where(zero & pos & neg, _CLAMP, r)
+    r = np.where(zero & pos & ~neg, CLAMP, r)
+    r = np.where(zero & neg & ~pos, -CLAMP, r)
+    r = np.where(zero & pos & neg, CLAMP, r)
     return r
 
 

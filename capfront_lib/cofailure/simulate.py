@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from capfront_lib.cofailure.copula import bvn_cdf, _gh
+from capfront_lib.cofailure.copula import bvn_cdf, gauss_hermite
 
 __all__ = ["SimPool", "simulate_pool", "sim_truth_beta", "sim_truth_pairs", "sim_thresholds"]
 
@@ -122,7 +122,7 @@ def sim_truth_beta(t, families, rho_common: float, rho_family: float, atom: floa
     """
     t = np.asarray(t, float)
     fam = np.asarray(families)
-    x, w = _gh(nodes)
+    x, w = gauss_hermite(nodes)
     c = np.sqrt(1 - rho_common - rho_family)
     logprod = np.zeros(nodes)
     for f in np.unique(fam):
