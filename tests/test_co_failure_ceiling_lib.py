@@ -150,6 +150,15 @@ def test_optimism_bias_positive():
     assert o["a_sb"] > o["crossfit"]
 
 
+def test_optimism_bootstrap_standard_error_matches_replicate_spread():
+    """boot_bias_se is the Monte Carlo error of boot_bias: the sd of boot_bias over independent bootstrap runs."""
+    Y = (_rng(6).uniform(size=(10, 150)) < 0.6).astype(float)
+    runs = [pool.optimism(Y, 100, _rng(100 + r), n_splits=1) for r in range(40)]
+    spread = np.std([o["boot_bias"] for o in runs], ddof=1)
+    se = np.mean([o["boot_bias_se"] for o in runs])
+    assert 0.7 < se / spread < 1.4
+
+
 # ------------------------------------------------------------------ §5.4 Phi2, tetrachoric
 
 def test_bvn_cdf_vs_scipy():

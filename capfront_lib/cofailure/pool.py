@@ -230,8 +230,9 @@ def partition_oracle(Y, types) -> float:
 def optimism(Y, n_boot: int, rng: np.random.Generator, n_splits: int = 20) -> dict:
     """In-sample optimism of the single best (spec §2.1).
 
-    Bootstrap bias ``b = mean_b max_i ahat^(b) - max_i ahat`` (query resampling, multinomial counts)
-    and a 2-fold cross-fit: the best is chosen on a random half A and scored on half B (``n_splits``).
+    Bootstrap bias ``b = mean_b max_i ahat^(b) - max_i ahat`` (query resampling, multinomial counts) with
+    its Monte Carlo standard error ``boot_bias_se = sd_b(max_i ahat^(b)) / sqrt(B)``, and a 2-fold cross-fit:
+    the best is chosen on a random half A and scored on half B (``n_splits``).
     """
     A = as_correctness(Y)
     m, n = A.shape
@@ -246,7 +247,9 @@ def optimism(Y, n_boot: int, rng: np.random.Generator, n_splits: int = 20) -> di
         for a_idx, b_idx in ((h1, h2), (h2, h1)):
             i = int(np.argmax(A[:, a_idx].mean(axis=1)))
             cf.append(A[i, b_idx].mean())
-    return {"a_sb": float(best), "boot_bias": b, "a_sb_corrected": float(best - b), "crossfit": float(np.mean(cf))}
+    se = float(boot_max.std(ddof=1) / np.sqrt(boot_max.size)) if boot_max.size > 1 else float("nan")
+    return {"a_sb": float(best), "boot_bias": b, "boot_bias_se": se, "a_sb_corrected": float(best - b),
+            "crossfit": float(np.mean(cf))}
 
 
 def co_failure_share(K: int, n: int, a_sb: float, delta: float = 0.05) -> tuple[float, float, float]:
