@@ -348,7 +348,9 @@ DESKTOP_JS = r"""
     const t = td.textContent.replace(/\s+/g, ' ').trim();
     let why = null;
     if (/(^|[^A-Za-z_])nan([^A-Za-z_]|$)/i.test(t)) why = 'nan';
-    else if (/(^|[^A-Za-z_])[-+−]?inf(inity)?([^A-Za-z_]|$)/i.test(t)) why = 'inf';
+    // a non-finite number as Python/pandas print it ("inf", "-inf") or JavaScript ("Infinity" alone);
+    // the word "infinity" inside a sentence (a limit stated in words) is prose, not a value
+    else if (/(^|[^A-Za-z_])[-+−]?inf([^A-Za-z_]|$)/i.test(t) || /^[-+−]?infinity$/i.test(t)) why = 'inf';
     else {
       for (const m of (t.match(numRe) || [])) {
         const digits = m.replace(/[^0-9]/g, '').length;
