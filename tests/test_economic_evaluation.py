@@ -699,3 +699,23 @@ def test_with_abstention_option():
     # abstention starts exactly where the best model's expected loss reaches lam_A (lam_L = 0)
     x = ee.first_lambda_where(ext, "model_class", "abstain", 0.0)
     assert x == pytest.approx((5.0 - 0.0095) / 0.028, rel=1e-12)
+
+
+def test_switch_interval_decides_only_refutations():
+    """A lower bound on the six-model switch price refutes "switch <= x" when it exceeds x and decides nothing
+    otherwise (hand-worked: bounds 0.02 and 0.005 against the abstract's $0.01 read as <= $0.015)."""
+    from capfront_lib.core.claims import decide, parse_entry
+    from capfront_lib.economic_evaluation import published as pub
+
+    spec = parse_entry({"id": "x", "location": ["Abstract"], "claim": "c", "paper_value": "$0.01", "rule": "bound",
+                        "expect": "<=", "target": 0.01, "tolerance": 0.005, "tolerance_why": "t",
+                        "method": "transcription"})
+    assert pub.switch_interval(0.02) == (0.02, pub.THESIS_PRICE_GRID_MAX)
+    assert decide(spec, 0.02, pub.switch_interval(0.02)).verdict == "differs"
+    assert decide(spec, 0.005, pub.switch_interval(0.005)).verdict == "inconclusive"
+    # an assumption that settles the switch below the claim (upper end) reproduces it
+    assert decide(spec, 0.005, pub.switch_interval(0.005, 0.012)).verdict == "reproduced"
+    # an upper end below the bound collapses to the bound
+    assert pub.switch_interval(3.0, 1.0) == (3.0, 3.0)
+    with pytest.raises(ValueError):
+        pub.switch_interval(float("nan"))

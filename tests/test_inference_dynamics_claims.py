@@ -230,6 +230,47 @@ def test_dynamic_margins_and_task_specialists_against_pandas():
         assert r.ci_low <= r.margin_pt <= r.ci_high
 
 
+def test_top_k_specialists_hand_example_and_bootstrap_by_hand():
+    """Figure 1 analog: 6 models, 3 tasks; top 4 by macro accuracy chosen by hand, margins by hand, and the
+    Bonferroni interval of the chosen task recomputed with an explicit resampling loop."""
+    rng = np.random.default_rng(7)
+    tasks = np.repeat(["a", "b", "c"], [300, 250, 200])
+    p = np.array([  # per task accuracy of models m0..m5
+        [0.90, 0.70, 0.60], [0.60, 0.95, 0.62], [0.85, 0.80, 0.75], [0.40, 0.40, 0.40], [0.70, 0.70, 0.90],
+        [0.30, 0.35, 0.20]])
+    Y = np.column_stack([(rng.random(len(tasks)) < p[t][np.searchsorted(["a", "b", "c"], tasks)]).astype(float)
+                         for t in range(6)])
+    models = [f"m{t}" for t in range(6)]
+    macro = pd.DataFrame(Y, columns=models).groupby(tasks).mean().mean()
+    top = list(macro.sort_values(ascending=False, kind="stable").index[:4])
+    m, tab = evd.top_k_specialists(Y, tasks, models, 4, n_boot=400, seed=3)
+    assert set(tab["task_best"]) | set(tab["overall_best"]) <= set(top)
+    assert "m3" not in top and "m5" not in top  # the two weak models are excluded
+    per = pd.DataFrame(Y, columns=models)[top].groupby(tasks).mean()
+    g = per.mean().idxmax()
+    margins = {t: 100 * (per.loc[t].max() - per.loc[t, g]) for t in per.index}
+    for r in tab.itertuples():
+        assert r.margin_pt == pytest.approx(margins[r.task], abs=1e-9)
+    # the measurement is the task with the largest Bonferroni lower bound; recompute that bound by hand
+    k = tab["ci_low"].idxmax()
+    task = tab.loc[k, "task"]
+    idx = np.flatnonzero(tasks == task)
+    d = 100 * (Y[idx, models.index(tab.loc[k, "task_best"])] - Y[idx, models.index(g)])
+    rng_b = np.random.default_rng(3)
+    boots = []
+    for t in per.index:  # task_specialists draws the resamples task by task, in task order
+        ii = np.flatnonzero(tasks == t)
+        cnt = rng_b.multinomial(len(ii), np.full(len(ii), 1.0 / len(ii)), size=400)
+        if t == task:
+            boots = cnt @ d / len(ii)
+    adj = 1 - 0.05 / 3
+    lo = np.quantile(boots, (1 - adj) / 2)
+    assert m.ci[0] == pytest.approx(min(lo, d.mean()), abs=1e-9)
+    assert m.value == pytest.approx(d.mean(), abs=1e-9) and m.value > 0
+    with pytest.raises(ValueError):
+        evd.top_k_specialists(Y, tasks, models, 1, n_boot=10)
+
+
 # ---------------------------------------------------------------------------------------------
 # TagCodes: the fast path equals the list path
 

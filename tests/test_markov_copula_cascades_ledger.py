@@ -189,8 +189,11 @@ def test_tune_on_log_against_independent_computations(demo):
                 total += paid
             assert c_rep == pytest.approx(total / te.size) and e_rep == pytest.approx(1 - correct / te.size)
     # the AUC table: %Delta from its own columns
-    row = res.auc.set_index("baseline").loc["GS-soft"]
-    assert row["%Δ (RT vs baseline)"] == pytest.approx(100 * (row["AUC RT"] - row["AUC baseline"]) / row["AUC baseline"])
+    # (one row per tuner and baseline: RT with Algorithm 1 and RT-exact, against GS-soft and GS-hard)
+    assert sorted(zip(res.auc["method"], res.auc["baseline"])) == [
+        ("RT", "GS-hard"), ("RT", "GS-soft"), ("RT-exact", "GS-hard"), ("RT-exact", "GS-soft")]
+    for _, row in res.auc.iterrows():
+        assert row["%Δ (RT vs baseline)"] == pytest.approx(100 * (row["AUC RT"] - row["AUC baseline"]) / row["AUC baseline"])
     assert all(t > 1 for t in res.theta_adjacent)
 
 

@@ -105,3 +105,47 @@ def test_implied_k2_gain_and_sigma_tau():
     from capfront_lib.markov_copula_cascades.gof import sigma_tau
 
     assert sigma_tau(50) == pytest.approx(0.0976, abs=5e-4)
+
+
+def test_implied_k2_change_by_hand():
+    """k = 2 means implied by Table 2.7 (-1.60 vs BO, -0.99 vs GS, 26 cascades) and Figure 2.6 (k >= 3 / >= 4 /
+    = 5 gains), worked by hand for both readings; negative = RT better."""
+    # pooled over the 16 cascades of length 3-5: 26 * A = 10 m2 + 16 * (-G3)
+    assert P.implied_k2_change("BO")["pooled"] == pytest.approx((26 * -1.60 + 16 * 4.3) / 10)   # +2.72
+    assert P.implied_k2_change("GS")["pooled"] == pytest.approx((26 * -0.99 + 16 * 2.0) / 10)   # +0.626
+    # per-length means: m5 = 7.2, m4 = 2 * 5.8 - 7.2 = 4.4, m3 = 3 * 4.3 - 4.4 - 7.2 = 1.3 (gains)
+    bo = P.implied_k2_change("BO")
+    assert (bo["m3"], bo["m4"], bo["m5"]) == pytest.approx((-1.3, -4.4, -7.2))
+    assert bo["per_length"] == pytest.approx((26 * -1.60 + 10 * 1.3 + 5 * 4.4 + 7.2) / 10)    # +0.06
+    # the interval spans both readings plus rounding (A +-0.005, G +-0.05): pooled +-0.093, per length +-0.233
+    assert bo["lo"] == pytest.approx(0.06 - 0.233) and bo["hi"] == pytest.approx(2.72 + 0.093)
+    # the same numbers through a brute-force perturbation of the printed inputs within their precision
+    import itertools
+    vals = []
+    for da, d3, d4, d5 in itertools.product((-0.005, 0.005), *[(-0.05, 0.05)] * 3):
+        a, g3, g4, g5 = -1.60 + da, -(4.3 + d3), -(5.8 + d4), -(7.2 + d5)
+        m5, m4 = g5, 2 * g4 - g5
+        m3 = 3 * g3 - m4 - m5
+        vals += [(26 * a - 16 * g3) / 10, (26 * a - (10 * m3 + 5 * m4 + m5)) / 10]
+    assert min(vals) == pytest.approx(bo["lo"]) and max(vals) == pytest.approx(bo["hi"])
+
+
+def test_app2f_table_transcription_and_checks():
+    t = P.load_table("table_app2f")
+    assert list(t["benchmark"]) == ["MMLU", "MedMCQA", "TriviaQA", "XSum", "GSM8K", "TruthfulQA"]
+    assert t.loc[t.benchmark == "XSum", "tau_corr_mean"].item() == pytest.approx(0.049)
+    assert t.loc[t.benchmark == "XSum", "p_inc_all"].astype(float).item() == pytest.approx(0.1148)
+    c = P.app2f_checks()
+    assert c["holds"] and c["weakest"] == "XSum"
+    assert c["not_significant"] == ["XSum inc_corr", "XSum inc_all"]
+    # Kendall's tau over 10 untied pairs is a multiple of 1/45; 0.505 is not, and its exact p would be ~0.047
+    from scipy import stats
+    x = np.arange(10)
+    y = np.array([4, 0, 2, 3, 1, 9, 6, 5, 7, 8])  # tau = 23/45 = 0.511, the closest attainable value to 0.505
+    r = stats.kendalltau(x, y)
+    assert r.statistic == pytest.approx(23 / 45) and 0.01 < r.pvalue < 0.1
+    assert not c["taus_multiples_of_1_45"]
+    # a table with one negative pattern tau fails the claim
+    bad = t.copy()
+    bad.loc[0, "tau_inc_all"] = -0.1
+    assert not P.app2f_checks(bad)["holds"]

@@ -31,11 +31,33 @@ __all__ = [
     "published_table", "reasoning_switch", "reasoning_switch_bounds", "most_accurate_switch",
     "error_threshold_for_unpublished", "ratios_to", "prompt_length_intervals", "costs_in_range",
     "pareto_single_best", "dominated_everywhere", "wage_for_price_of_error", "minimum_wage_task_cost",
-    "US_FEDERAL_MINIMUM_WAGE",
+    "US_FEDERAL_MINIMUM_WAGE", "THESIS_PRICE_GRID_MAX", "switch_interval", "MIN_LATENCY_S",
 ]
 
 #: U.S. federal minimum wage, $/hour (unchanged since 2009); the thesis compares its $2/h threshold with it.
 US_FEDERAL_MINIMUM_WAGE = 7.25
+
+#: A floor on any model's mean latency from Section 3.4: the round trip (< 300 ms) is "10-200x smaller than the
+#: latencies we observe", so every observed latency is at least 10 x 0.3 s.
+MIN_LATENCY_S = 3.0
+
+#: The largest price of error of the thesis' Figs 3.3-3.5 ($10,000 per error).
+THESIS_PRICE_GRID_MAX = 10_000.0
+
+
+def switch_interval(lower_bound: float, upper: float = THESIS_PRICE_GRID_MAX) -> tuple[float, float]:
+    """What the published four say about the six-model menu's switch price: ``[lower_bound, upper]``.
+
+    The published models give a lower bound (module docstring); the unpublished ones may push the switch
+    anywhere above it, so the upper end is the top of the thesis' price grid (or, for a claim that assumes the
+    unpublished models' error rates, the price at which that assumption already settles it). A claim
+    "switch <= x" is refuted when the lower bound exceeds x and undecided otherwise; the claims ledger reads
+    exactly that from the interval.
+    """
+    lo, hi = float(lower_bound), float(upper)
+    if not np.isfinite(lo):
+        raise ValueError(f"the lower bound must be finite, got {lower_bound!r}")
+    return (lo, max(lo, hi))
 
 
 def published_table() -> pd.DataFrame:

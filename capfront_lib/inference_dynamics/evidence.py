@@ -292,6 +292,26 @@ def task_specialists(Y: np.ndarray, tasks: np.ndarray, models: Sequence[str], *,
     return m, tab
 
 
+def top_k_specialists(Y: np.ndarray, tasks: np.ndarray, models: Sequence[str], k: int = 4, *, n_boot: int,
+                      seed: int = 0, level: float = LEVEL) -> tuple[Measurement, pd.DataFrame]:
+    """The paper's Figure 1 on a public pool: among the ``k`` models with the highest macro accuracy over
+    ``tasks`` (the "top 4 models"), does the highest-scoring model change with the task (knowledge element)?
+
+    :func:`task_specialists` restricted to those ``k`` models: per task, the task's best top-``k`` model minus
+    the top-``k``'s overall best, with a Bonferroni-adjusted bootstrap interval; the measurement is the task with
+    the largest lower bound (positive: some element has another best model, significantly).
+    """
+    Y = np.asarray(Y, float)
+    tasks = np.asarray(tasks)
+    if not 2 <= k <= Y.shape[1]:
+        raise ValueError(f"k must be between 2 and the number of models ({Y.shape[1]}), got {k}")
+    macro = pd.DataFrame(Y).groupby(tasks).mean().mean(axis=0).to_numpy()
+    top = [int(t) for t in np.argsort(-macro, kind="stable")[:k]]
+    m, tab = task_specialists(Y[:, top], tasks, [models[t] for t in top], n_boot=n_boot, seed=seed, level=level)
+    note = f"top {k} by macro accuracy: {', '.join(models[t] for t in top)}; " + m.note
+    return Measurement(m.value, m.ci, m.n, note=note, display=m.display), tab
+
+
 def t_interval(x: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
     """Mean and t-interval over replicates (``nan`` interval for one replicate)."""
     from scipy import stats

@@ -207,6 +207,21 @@ def record_claims(ledger: Ledger, out: RunOutputs) -> None:
     gaps = P.average_row_gaps()
     ledger.measure("avg_rows_auc", gaps["three_decimals"])
     ledger.measure("avg_rows_pct", gaps["pct"])
+    for cid, base in (("k2_par_gs_tables", "GS"), ("k2_par_bo_tables", "BO")):
+        k2 = P.implied_k2_change(base)
+        ledger.measure(cid, k2["pooled"], ci=(k2["lo"], k2["hi"]),
+                       display=f"{fmt.number(k2['pooled'])}% (pooled) / {fmt.number(k2['per_length'])}% (per-length means)",
+                       note=f"k = 2 mean implied by Table 2.7's {fmt.number(k2['all_k_printed'])}% over 26 cascades and Figure 2.6; "
+                            f"pooled over cascades {fmt.number(k2['pooled'])}%, from per-length means {fmt.number(k2['per_length'])}% "
+                            f"(implied k = 3 / 4 / 5 means {fmt.number(k2['m3'])} / {fmt.number(k2['m4'])} / {fmt.number(k2['m5'])}%); "
+                            "positive = RT worse")
+    a2f = P.app2f_checks()
+    ledger.measure("app2f_table", a2f["holds"],
+                   display=("every mean tau and pattern tau positive" if a2f["holds"] else "some tau not positive"),
+                   note=(f"weakest benchmark {a2f['weakest']}; printed p >= 0.05: {', '.join(a2f['not_significant']) or 'none'}; "
+                         + ("" if a2f["taus_multiples_of_1_45"] else
+                            "the printed p-values cannot be checked: the tau across pairs are not multiples of 1/45, so they do "
+                            "not rest on the 10 pairs the caption names")))
     pr = P.price_ratios()
     ledger.measure("price_ratios", float(pr["abs_diff"].max()))
     from .gof import sigma_tau
