@@ -24,7 +24,6 @@ __all__ = ["bias_measures", "decay_measures", "simulation_measures", "eq23_measu
 # Appendix A's regime "L <= 10, 0.3 <= p <= 0.7" and the (L, p) grid of its "increasing in L and p" statement
 APPA_L, APPA_P = (2, 5, 10), (0.3, 0.5, 0.7)
 LP_L, LP_P = (2, 10, 21), (0.1, 0.3, 0.5, 0.7, 0.9)
-_G_SCAN = (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000)
 
 
 def bias_measures(L_list, p_list, mc_reps: int, rng: np.random.Generator, closeup: dict, G_max: int) -> tuple[list[Measure], dict]:
@@ -75,13 +74,14 @@ def bias_measures(L_list, p_list, mc_reps: int, rng: np.random.Generator, closeu
     return out, info
 
 
-def decay_measures(per_seed: pd.DataFrame, corr: dict, G_scan_max: int) -> tuple[list[Measure], dict]:
-    """Appendix A: G needed (eq. 25), the dependence on L and p, correlated generations, heterogeneous models."""
+def decay_measures(per_seed: pd.DataFrame, corr: dict, need: dict, first_G: np.ndarray) -> tuple[list[Measure], dict]:
+    """Appendix A: G needed (eq. 25; ``need`` from ``theory.G_needed_eq25`` on APPA_L x APPA_P), the dependence on
+    L and p (``first_G`` from ``theory.first_G_table`` on LP_L x LP_P), correlated generations (``corr`` from
+    ``decay.correlated_exponents``), heterogeneous models (``hetero_slope`` of the simulated worlds)."""
     out: list[Measure] = []
     info: dict = {}
-    scan = [g for g in _G_SCAN if g <= max(int(G_scan_max), _G_SCAN[0])]
-    need = th.G_needed_eq25(APPA_L, APPA_P, scan)
-    onset = th.slope_band_onset(APPA_L, APPA_P, max(scan))
+    scan = list(need["G_scan"][: len(need["exponents"])])
+    onset = th.slope_band_onset(APPA_L, APPA_P, max(max(scan), 200))
     last = need["exponents"][max(need["exponents"])]
     info.update(G_needed=need, slope_onset=onset)
     reading = (f"the local log-log slope itself stays in [0.4, 0.6] from G = {onset} on; the least-squares fit from "
@@ -98,7 +98,7 @@ def decay_measures(per_seed: pd.DataFrame, corr: dict, G_scan_max: int) -> tuple
     else:
         skipped.append(("appA-G50", f"the scan ends at G = {max(scan)} (bias_G_max), inside the claimed band"))
     info["skipped"] = skipped
-    tab = th.first_G_table(LP_L, LP_P, 0.45, 400)
+    tab = np.asarray(first_G)
     info["first_G_table"] = tab
     incr_L = bool(np.all(np.diff(tab, axis=0) >= 0))
     incr_p = bool(np.all(np.diff(tab, axis=1) >= 0))

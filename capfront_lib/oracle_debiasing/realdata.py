@@ -18,7 +18,8 @@ import pandas as pd
 from capfront_lib.oracle_debiasing import estimators as est
 from capfront_lib.oracle_debiasing.pipeline import counts_from_array
 
-__all__ = ["PUBLIC_LOGS", "public_logs", "category_router_crossfit", "specialization_margin", "real_summary", "load_real"]
+__all__ = ["PUBLIC_LOGS", "public_logs", "category_router_crossfit", "specialization_margin", "real_summary", "load_real",
+           "one_generation_summary"]
 
 # the public per-query matrices the chapter runs on by default (paths relative to CAPFRONT_DATA_DIR)
 PUBLIC_LOGS = {
@@ -156,4 +157,16 @@ def real_summary(log, rng: np.random.Generator) -> dict:
     else:
         why = "generation" if int(Gnl.max()) == 1 else "generation (the same G >= 2 on every cell)"
         out["needs"].append(("debiasing (split bracket, extrapolation), the posthoc k-shot curve and reliability", why))
+    return out
+
+
+def one_generation_summary(correct: np.ndarray, categories, rng: np.random.Generator, truth: float | None = None) -> dict:
+    """The G = 1 bracket of an (N, L) 0/1 matrix: best single model, cross-fitted category router, O_biased(1)
+    (and the known router oracle ``truth`` of a simulated world, to show where it falls in the bracket)."""
+    x = np.asarray(correct, dtype=float)
+    out = {"best_single": float(np.nanmax(np.nanmean(x, axis=0))), "o_biased": float(np.mean(np.nanmax(x, axis=1)))}
+    if categories is not None:
+        out["category_router"] = category_router_crossfit(x, categories, rng)
+    if truth is not None:
+        out["truth"] = float(truth)
     return out

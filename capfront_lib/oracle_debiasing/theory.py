@@ -49,7 +49,8 @@ def expected_max_std_normal(L: int) -> float:
     L = _check_L(L)
     if L == 1:
         return 0.0
-    f = lambda x: x * L * stats.norm.pdf(x) * stats.norm.cdf(x) ** (L - 1)  # noqa: E731
+    c = 1.0 / np.sqrt(2.0 * np.pi)
+    f = lambda x: x * L * c * np.exp(-0.5 * x * x) * special.ndtr(x) ** (L - 1)  # noqa: E731
     val, _ = integrate.quad(f, -np.inf, np.inf, epsabs=1e-12, epsrel=1e-12, limit=200)
     return float(val)
 
@@ -242,9 +243,15 @@ def _fit_power_law_const(G: np.ndarray, y: np.ndarray, starts=None) -> tuple[flo
     x0s += [list(x) for x in (starts or [])]
     best = None
     ub = float(y[-1])
+    lG = np.log(G)
+
+    def jac(t):
+        gb = G ** (-t[1])
+        return np.column_stack([gb, -t[0] * lG * gb, np.ones_like(G)])
+
     for x0 in x0s:
         x0 = np.clip(np.asarray(x0, dtype=float), [0.0, 0.01, 0.0], [np.inf, 5.0, ub])
-        r = optimize.least_squares(lambda t: t[0] * G ** (-t[1]) + t[2] - y, x0,
+        r = optimize.least_squares(lambda t: t[0] * G ** (-t[1]) + t[2] - y, x0, jac=jac,
                                    bounds=([0.0, 0.01, 0.0], [np.inf, 5.0, ub]), x_scale="jac")
         if best is None or r.cost < best.cost:
             best = r
