@@ -43,50 +43,65 @@ def draw_bias_panel(ax, L: int, p: float, G_max: int, *, mc=None, gaussian=True,
 
 
 def bias_figure(anat: dict):
-    """Fig. 2 analogue: exact bias curves per L (one panel each) plus a local-slope panel, two panels per row."""
+    """Fig. 2 analogue: exact bias curves per L (one panel each) plus a local-slope panel, two panels per row; a
+    spare panel (odd count) holds the legend."""
     Ls = list(anat["curves"])
     n = len(Ls) + 1
     rows = (n + 1) // 2
-    fig, axes = plt.subplots(rows, 2, figsize=(WIDTH, 3.0 * rows), squeeze=False)
+    foot = 0.0 if n % 2 else 1.5  # room for a legend below the panels when no panel is spare
+    fig, axes = plt.subplots(rows, 2, figsize=(WIDTH, 3.0 * rows + foot), squeeze=False)
     axes = axes.ravel()
     G = anat["G"]
-    mid = len(anat["p"]) // 2
+    inner = [j for j, p in enumerate(anat["p"]) if 0 < p < 1]
+    cmap = plt.get_cmap("viridis")
+    colour = {j: cmap(0.9 * k / max(len(inner) - 1, 1)) for k, j in enumerate(inner)}
+    mid = inner[len(inner) // 2] if inner else 0
     for ax, L in zip(axes, Ls):
-        for j, p in enumerate(anat["p"]):
-            col = PALETTE[j % len(PALETTE)]
+        for j in inner:
+            p, col = anat["p"][j], colour[j]
             b = anat["curves"][L][:, j]
-            if not 0 < p < 1:
-                continue
             ax.loglog(G, np.where(b > 0, b, np.nan), color=col, lw=1.8, label=f"p = {p:.1f}")
             ax.loglog(G, anat["gauss_exact"][L][:, j], "--", color=col, lw=0.8)
             mc = anat["mc"]
             m = mc[(mc.L == L) & np.isclose(mc.p, p)]
             ax.errorbar(m["G"], m["mc_bias"].clip(lower=1e-5), yerr=2 * m["se"], fmt="o", ms=3, color=col)
-        ax.loglog(G, anat["gauss_asym"][L][:, mid], ":", color="k", lw=1.4, label=f"(7), p = {anat['p'][mid]:.1f}")
+        ax.loglog(G, anat["gauss_asym"][L][:, mid], ":", color="k", lw=1.4)
         ax.set_xlabel("generations G")
         ax.set_ylabel("E O_biased − O_true")
         ax.set_title(f"L = {L} models")
-        if L == Ls[0]:
-            ax.legend(fontsize=FS, ncol=2, loc="lower left")
     ax = axes[len(Ls)]
     styles = ["-", "--", ":"]
     for i, L in enumerate(Ls):
-        for j, p in enumerate(anat["p"]):
+        for j in inner:
             b = anat["curves"][L][:, j]
             ok = b > 0
-            if ok.sum() < 2 or not 0 < p < 1:
+            if ok.sum() < 2:
                 continue
-            s = th.local_slope(G[ok], b[ok])
-            ax.semilogx(G[ok], s, color=PALETTE[j % len(PALETTE)], ls=styles[i % 3], lw=1.2,
-                        label=f"L = {L}" if j == mid else None)
+            ax.semilogx(G[ok], th.local_slope(G[ok], b[ok]), color=colour[j], ls=styles[i % 3], lw=1.2)
     ax.axhline(0.5, color="k", lw=0.8)
     ax.set_ylim(-0.1, 1.2)
     ax.set_xlabel("generations G")
     ax.set_ylabel("local slope −dlog bias/dlog G")
     ax.set_title("local decay exponent")
-    ax.legend(fontsize=FS, loc="lower right")
-    for ax in axes[n:]:
-        ax.set_visible(False)
+    # legend: colours = p, line styles = what is drawn
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colour[j], lw=2, label=f"p = {anat['p'][j]:.1f}") for j in inner]
+    handles += [Line2D([], [], color="grey", lw=1.8, label="exact (10), corrected"),
+                Line2D([], [], color="grey", marker="o", ls="", ms=4, label="Monte Carlo ±2 SE"),
+                Line2D([], [], color="grey", ls="--", lw=0.8, label=r"Gaussian $e_L\sigma/\sqrt{G}$"),
+                Line2D([], [], color="k", ls=":", lw=1.4, label=f"(7) at p = {anat['p'][mid]:.1f}")]
+    handles += [Line2D([], [], color="grey", ls=styles[i % 3], lw=1.2, label=f"slope, L = {L}") for i, L in enumerate(Ls)]
+    if n < axes.size:
+        leg_ax = axes[n]
+        leg_ax.axis("off")
+        leg_ax.legend(handles=handles, loc="center", fontsize=FS, ncol=2)
+        for extra in axes[n + 1:]:
+            extra.set_visible(False)
+    else:
+        fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=FS, frameon=False)
+        fig.tight_layout(rect=(0, foot / (3.0 * rows + foot), 1, 1))
+        return fig
     fig.tight_layout()
     return fig
 
@@ -120,7 +135,7 @@ def fig3_figure(close: dict):
     ax.axhline(close["truth"], color=PALETTE[4], lw=1, label=f"O_true = p = {close['truth']}")
     ax.set_xlabel("generations G")
     ax.set_ylabel("expected naive oracle")
-    ax.legend(fontsize=FS, loc="upper right")
+    ax.legend(fontsize=FS, loc="lower left")
     fig.tight_layout()
     return fig
 
@@ -228,7 +243,7 @@ def kshot_figure(tab: pd.DataFrame, o_true: float, o_biased: float):
     ax.axhline(o_biased, color="grey", lw=1, ls=":", label="naive O_biased")
     ax.set_xlabel("k (every model sampled k times; perfect, free judge)")
     ax.set_ylabel("posthoc oracle quality")
-    ax.legend(fontsize=FS, ncol=2, loc="lower right")
+    ax.legend(fontsize=FS, ncol=2, loc="center right")
     fig.tight_layout()
     return fig
 
@@ -297,15 +312,16 @@ def published_figure(rows: pd.DataFrame):
 
 
 def real_figure(summaries: dict):
-    """Per log: best single model, the cross-fitted category router (when categories exist), O_biased(1) and, for
-    a simulated world, the true router oracle."""
+    """Per log: the cross-fitted best single model and category router (when categories exist), O_biased(1) and,
+    for a simulated world, the true router oracle; the grey bar is the bracket on the router oracle."""
     names = list(summaries)
     fig, ax = plt.subplots(figsize=(WIDTH, 1.0 + 0.9 * len(names)))
     for i, name in enumerate(names):
         r = summaries[name]
         y = len(names) - 1 - i
-        ax.plot([r["best_single"], r["o_biased"]], [y, y], "-", color="grey", lw=6, alpha=0.35)
-        ax.plot(r["best_single"], y, "o", color=PALETTE[0], ms=8, label="best single model" if i == 0 else None)
+        lower = max(r["best_single_crossfit"], r.get("category_router", -np.inf))
+        ax.plot([lower, r["o_biased"]], [y, y], "-", color="grey", lw=6, alpha=0.35)
+        ax.plot(r["best_single_crossfit"], y, "o", color=PALETTE[0], ms=8, label="best single model (cross-fitted)" if i == 0 else None)
         if "category_router" in r:
             ax.plot(r["category_router"], y, "s", color=PALETTE[3], ms=8,
                     label="category router (cross-fitted)" if "category router (cross-fitted)" not in ax.get_legend_handles_labels()[1] else None)
