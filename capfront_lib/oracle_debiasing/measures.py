@@ -26,6 +26,11 @@ APPA_L, APPA_P = (2, 5, 10), (0.3, 0.5, 0.7)
 LP_L, LP_P = (2, 10, 21), (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
+def _zero(x: float) -> float:
+    """A floating-point zero (|x| < 1e-12) shown as 0."""
+    return 0.0 if abs(x) < 1e-12 else x
+
+
 def bias_measures(L_list, p_list, mc_reps: int, rng: np.random.Generator, closeup: dict, G_max: int) -> tuple[list[Measure], dict]:
     """Sec. 4.2-4.2.1 and Figs. 2-3: eqs. (7), (8), (10), the limit exponent, the Fig. 3 onset and fits."""
     out: list[Measure] = []
@@ -193,6 +198,6 @@ def entropy_measures(sweep: dict, rng: np.random.Generator, B: int = 2000) -> tu
     marg, mci = bootstrap_interval(lambda a: float(a.mean(axis=0)[0] - a.mean(axis=0)[1:].max()), up, rng, B=B)
     info["uniform_margin"] = (marg, mci)
     out.append(Measure("entropy-extremes", marg, ci=mci, n=n,
-                       note=f"uplift at one topic {number(float(up[:, -1].mean()), 3)} (exactly 0 under the multiplicative link)"))
+                       note=f"uplift at one topic {number(_zero(float(up[:, -1].mean())), 3)} (exactly 0 under the multiplicative link)"))
     info["monotone_share"] = share
     return out, info
