@@ -1,9 +1,12 @@
 """Chapter `oracle_debiasing`: *The Capability Frontier: Benchmarks Miss 82% of Model Performance*.
 
-Submodules: ``theory`` (bias of the naive oracle, eqs. 6-10), ``estimators`` (oracles, split bracket,
+Submodules: ``theory`` (bias of the naive oracle, eqs. 6-10, 25), ``estimators`` (oracles, split bracket,
 subsampling/extrapolation eqs. 11-12, posthoc eqs. 22-23, reliability eq. 24, entropy eqs. 26-27),
-``frontier`` (eqs. 19-21), ``simulate`` (the PGM world and Appendix G), ``pgm`` (eqs. 13-18 by ADVI, with the LogNormal cost model),
-``published`` (Tables 1-6 checks), ``pipeline`` (one run = what the notebook shows), ``plots``, ``widgets``.
+``decay`` (Appendix A: heterogeneous and correlated generations), ``frontier`` (eqs. 19-21), ``simulate`` (the PGM
+world and Appendix G), ``pgm`` (eqs. 13-18 by ADVI, with the LogNormal cost model), ``published`` (Tables 1-6 and
+their rounding), ``realdata`` (public matrices and your log), ``measures`` + ``record`` (what each section measures
+for the claims registry), ``params`` (the parameter schema), ``pipeline`` (one run = what the notebook shows),
+``plots``, ``widgets``.
 """
 
 from capfront_lib.oracle_debiasing.estimators import (  # noqa: F401

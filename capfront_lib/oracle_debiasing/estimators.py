@@ -195,6 +195,22 @@ def fit_extrapolation(
             return extrap_form11(x, a, b, lam)
         return extrap_form12(x, *theta)
 
+    def jac(theta):
+        """Analytic Jacobian of the weighted residuals (the fits run hundreds of times per frontier)."""
+        if form == "11":
+            b = theta[1]
+            lam = fixed_lambda if fixed_lambda is not None else theta[2]
+            gl = x ** (-lam)
+            cols = [np.ones_like(x), gl] + ([] if fixed_lambda is not None else [-b * np.log(x) * gl])
+        else:
+            _, b, lam, gam, dl = theta
+            d = x - gam
+            u = 1.0 + (d / dl) ** 2
+            uh = u ** (-lam / 2.0)
+            du = b * lam * u ** (-lam / 2.0 - 1.0)
+            cols = [np.ones_like(x), uh, -0.5 * b * np.log(u) * uh, du * d / dl**2, du * d**2 / dl**3]
+        return w[:, None] * np.column_stack(cols)
+
     best = None
     starts = [0.3, 1.0, 3.0, 10.0] if form == "12" else [None]
     for d0 in starts:
@@ -211,7 +227,7 @@ def fit_extrapolation(
             ub = [a_hi, np.inf, hi_l, gamma_bounds[1], delta_bounds[1]]
         theta0 = np.clip(theta0, np.asarray(lb) + 1e-12 * (np.asarray(ub) > np.asarray(lb)),
                          np.where(np.isfinite(ub), np.asarray(ub, dtype=float) - 1e-12, np.inf))
-        res = optimize.least_squares(lambda t: w * (model(t) - y), theta0, bounds=(lb, ub), method="trf",
+        res = optimize.least_squares(lambda t: w * (model(t) - y), theta0, jac=jac, bounds=(lb, ub), method="trf",
                                      x_scale="jac", max_nfev=2000)
         rss = float(np.sum((model(res.x) - y) ** 2))
         if best is None or rss < best[1]:

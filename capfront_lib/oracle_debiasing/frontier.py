@@ -219,34 +219,102 @@ def support_function(q, c, lams) -> np.ndarray:
     return np.array([np.mean(np.max(q - lam * c, axis=1)) for lam in lams])
 
 
-def subsample_route_curves(Q, C, lams, rng: np.random.Generator, B: int = 200, G_primes=None):
+def _route_sums_numpy(Q, C, U, G_primes, lams):
+    """Reference: mean routed (cost, quality) per (lambda, G') for the nested subsets given by the order of U."""
+    perm = np.argsort(U, axis=2, kind="stable")
+    Qp = np.take_along_axis(Q, perm, axis=2).cumsum(axis=2)
+    Cp = np.take_along_axis(C, perm, axis=2).cumsum(axis=2)
+    qm = np.moveaxis(Qp[:, :, G_primes - 1] / G_primes, 2, 0)  # (G', N, L)
+    cm = np.moveaxis(Cp[:, :, G_primes - 1] / G_primes, 2, 0)
+    # continuous costs make exact ties of q - lam c a null event, so a plain argmax routes
+    ch = np.argmax(qm[None] - lams[:, None, None, None] * cm[None], axis=3)  # (n_lam, G', N)
+    q = np.take_along_axis(qm[None], ch[..., None], axis=3)[..., 0].mean(axis=2)
+    c = np.take_along_axis(cm[None], ch[..., None], axis=3)[..., 0].mean(axis=2)
+    return c, q
+
+
+def _route_sums_kernel():
+    """The same computation compiled with numba: per prompt, the models' nested-subset means, then a loop over
+    G' and lambda (no 4-D temporaries)."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(Q, C, U, G_primes, lams):
+        N, L, G = Q.shape
+        nl, ng = lams.size, G_primes.size
+        cs = np.zeros((nl, ng))
+        qs = np.zeros((nl, ng))
+        qc = np.empty((L, G))
+        cc = np.empty((L, G))
+        qv = np.empty(L)
+        cv = np.empty(L)
+        for n in range(N):
+            for l in range(L):
+                order = np.argsort(U[n, l], kind="mergesort")
+                aq, ac = 0.0, 0.0
+                for g in range(G):
+                    aq += Q[n, l, order[g]]
+                    ac += C[n, l, order[g]]
+                    qc[l, g] = aq
+                    cc[l, g] = ac
+            for j in range(ng):
+                g = G_primes[j]
+                for l in range(L):
+                    qv[l] = qc[l, g - 1] / g
+                    cv[l] = cc[l, g - 1] / g
+                for i in range(nl):
+                    lam = lams[i]
+                    best, bl = -np.inf, 0
+                    for l in range(L):
+                        v = qv[l] - lam * cv[l]
+                        if v > best:  # first maximum, as np.argmax
+                            best, bl = v, l
+                    qs[i, j] += qv[bl]
+                    cs[i, j] += cv[bl]
+        return cs / N, qs / N
+
+    return kernel
+
+
+_KERNEL = None
+
+
+def _route_sums(Q, C, U, G_primes, lams, engine: str):
+    global _KERNEL
+    if engine == "numpy":
+        return _route_sums_numpy(Q, C, U, G_primes, lams)
+    if _KERNEL is None:
+        _KERNEL = _route_sums_kernel()
+    return _KERNEL(Q, C, U, np.ascontiguousarray(G_primes, dtype=np.int64), np.ascontiguousarray(lams, dtype=float))
+
+
+def subsample_route_curves(Q, C, lams, rng: np.random.Generator, B: int = 200, G_primes=None, engine: str = "numba"):
     """Monte Carlo curves of the routed (cost, quality) of the naive router on size-G' subsets (spec §1.4).
 
     Q, C are complete (N, L, G) tensors. For each of B draws a random permutation of each (n, l)'s
-    generations gives nested subsets; the first G' form a uniform size-G' subset (independent per model).
-    Returns (G_primes, cost[len(lams), len(G_primes)], quality[...]).
+    generations (the order of uniform draws) gives nested subsets; the first G' form a uniform size-G' subset
+    (independent per model). Returns (G_primes, cost[len(lams), len(G_primes)], quality[...]). ``engine``
+    "numba" (default, compiled loop) or "numpy" (the vectorised reference; same draws, same result to rounding).
     """
-    Q = np.asarray(Q, dtype=float)
-    C = np.asarray(C, dtype=float)
+    Q = np.ascontiguousarray(Q, dtype=float)
+    C = np.ascontiguousarray(C, dtype=float)
     if Q.ndim != 3 or Q.shape != C.shape:
         raise ValueError("Q and C must be (N, L, G) tensors of equal shape")
     if not (np.all(np.isfinite(Q)) and np.all(np.isfinite(C))):
         raise ValueError("subsample_route_curves needs complete tensors (no missing generations)")
+    if engine not in ("numba", "numpy"):
+        raise ValueError(f"engine must be 'numba' or 'numpy', got {engine!r}")
     N, L, G = Q.shape
     G_primes = np.arange(1, G + 1) if G_primes is None else np.asarray(G_primes, dtype=int)
+    if np.any(G_primes < 1) or np.any(G_primes > G):
+        raise ValueError(f"G_primes must lie in [1, {G}]")
     lams = np.asarray(lams, dtype=float)
     qs = np.zeros((lams.size, G_primes.size))
     cs = np.zeros_like(qs)
     for _ in range(int(B)):
-        perm = np.argsort(rng.random((N, L, G)), axis=2)
-        Qp = np.take_along_axis(Q, perm, axis=2).cumsum(axis=2)
-        Cp = np.take_along_axis(C, perm, axis=2).cumsum(axis=2)
-        qm = np.moveaxis(Qp[:, :, G_primes - 1] / G_primes, 2, 0)  # (G', N, L)
-        cm = np.moveaxis(Cp[:, :, G_primes - 1] / G_primes, 2, 0)
-        # continuous costs make exact ties of q - lam c a null event, so a plain argmax routes
-        ch = np.argmax(qm[None] - lams[:, None, None, None] * cm[None], axis=3)  # (n_lam, G', N)
-        qs += np.take_along_axis(qm[None], ch[..., None], axis=3)[..., 0].mean(axis=2)
-        cs += np.take_along_axis(cm[None], ch[..., None], axis=3)[..., 0].mean(axis=2)
+        c, q = _route_sums(Q, C, rng.random((N, L, G)), G_primes, lams, engine)
+        qs += q
+        cs += c
     return G_primes, cs / B, qs / B
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "kshot_table",
     "reliability_table",
     "counts_from_array",
+    "debias_world",
+    "simulate_worlds",
 ]
 
 
@@ -108,6 +110,9 @@ class SeedResult:
     o_pgm: float = float("nan")
     o_pgm_functional: tuple = (float("nan"),) * 3
     o_pgm_known: float = float("nan")
+    pgm_iters: int = 0
+    pgm_known_iters: int = 0
+    hetero_slope: float = float("nan")
     pgm_fit: object = None
     world: sim.World | None = None
     extra: dict = field(default_factory=dict)
@@ -116,13 +121,18 @@ class SeedResult:
         return {"seed": self.seed, "o_true": self.o_true, "o_biased": self.o_biased, "o_split": self.o_split,
                 "o_extrap11": self.fit11_half.a_inf, "o_extrap11_free": self.fit11.a_inf, "o_extrap12": self.fit12.a_inf,
                 "o_pgm": self.o_pgm, "o_pgm_known": self.o_pgm_known, "best_single": self.best_single, "uplift": self.uplift,
-                "lambda12": self.fit12.params["lam"], "fit12_on_bound": ",".join(self.fit12.on_bound)}
+                "lambda12": self.fit12.params["lam"], "fit12_on_bound": ",".join(self.fit12.on_bound),
+                "pgm_iters": self.pgm_iters, "pgm_known_iters": self.pgm_known_iters, "hetero_slope": self.hetero_slope}
 
 
 def debias_seed(seed: int, world_kw: dict, *, fit_pgm: bool, pgm_kw: dict | None = None, fit_kw: dict | None = None,
-                keep_world: bool = False) -> SeedResult:
+                keep_world: bool = False, hetero_G: tuple[int, int] | None = (500, 1000)) -> SeedResult:
     """Simulate one world (eqs. 13-17) and apply every quality debiaser: naive (5), split bracket,
-    extrapolation (11)/(12) on the exact hypergeometric curve, and the PGM (18) with latent and known topics."""
+    extrapolation (11)/(12) on the exact hypergeometric curve, and the PGM (18) with latent and known topics.
+
+    ``hetero_G`` = (G1, G2): also the exact local decay exponent of the world's bias between G1 and G2
+    (heterogeneous models, Sec. 4.2.1); None skips it.
+    """
     rng = np.random.default_rng(seed)
     w = sim.simulate_world(rng, **world_kw)
     fit_kw = fit_kw or {}
@@ -134,6 +144,10 @@ def debias_seed(seed: int, world_kw: dict, *, fit_pgm: bool, pgm_kw: dict | None
                    o_split=est.split_sample_oracle(w.s, w.G, rng), best_single=est.best_single(w.phibar),
                    uplift=est.uplift(w.pi), G_primes=gp, curve=curve, fit11=fit11_free, fit11_half=fit11_half, fit12=fit12,
                    world=w if keep_world else None)
+    if hetero_G is not None:
+        from capfront_lib.oracle_debiasing.decay import hetero_local_slope
+
+        r.hetero_slope = hetero_local_slope(w.pi, *hetero_G)["slope"]
     if fit_pgm:
         from capfront_lib.oracle_debiasing.pgm import fit_pgm as _fit
 
@@ -141,8 +155,26 @@ def debias_seed(seed: int, world_kw: dict, *, fit_pgm: bool, pgm_kw: dict | None
         f_lat = _fit(w.s, w.G, w.A.shape[0], rng, **pgm_kw)
         f_known = _fit(w.s, w.G, w.A.shape[0], rng, topics=w.T, **pgm_kw)
         r.o_pgm, r.o_pgm_functional, r.o_pgm_known = f_lat.o_plugin, f_lat.o_functional, f_known.o_plugin
+        r.pgm_iters, r.pgm_known_iters = f_lat.iters_run, f_known.iters_run
         r.pgm_fit = f_lat
     return r
+
+
+def debias_world(item: dict) -> SeedResult:
+    """:func:`debias_seed` on one item ``{"seed": ..., "world_kw": ..., ...}`` (for ``core.parallel.pmap``)."""
+    item = dict(item)
+    return debias_seed(item.pop("seed"), item.pop("world_kw"), **item)
+
+
+def simulate_worlds(n_worlds: int, seed: int, world_kw: dict, *, pgm_worlds: int, pgm_kw: dict, fit_kw: dict,
+                    hetero_G=(500, 1000)) -> list[SeedResult]:
+    """``n_worlds`` independent simulated worlds (seeds ``seed * 1000 + i``), the PGM fitted on the first
+    ``pgm_worlds``; world 0 keeps its tensors. Runs through ``core.parallel.pmap`` (a Dask cluster when configured)."""
+    from capfront_lib.core.parallel import pmap
+
+    items = [{"seed": int(seed) * 1000 + i, "world_kw": dict(world_kw), "fit_pgm": i < pgm_worlds, "pgm_kw": dict(pgm_kw),
+              "fit_kw": dict(fit_kw), "keep_world": i == 0, "hetero_G": hetero_G} for i in range(int(n_worlds))]
+    return pmap(debias_world, items, desc="worlds")
 
 
 def debiasing_table(results: list[SeedResult]) -> pd.DataFrame:
@@ -267,58 +299,3 @@ def counts_from_array(correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if np.any((vals != 0) & (vals != 1)):
         raise ValueError("correct must be binary (0/1) for the count-based estimators")
     return np.nansum(x, axis=2).astype(int), ok.sum(axis=2).astype(int)
-
-
-def validate_parameters(p: dict) -> dict:
-    """Check the notebook's parameters early; raise ValueError naming the parameter (chapter-done item 8)."""
-    from capfront_lib.core import checks as ck
-
-    ck.check_seed("seed", p["seed"])
-    ck.check_int("n_seeds", p["n_seeds"], minimum=1)
-    ck.check_int("n_prompts", p["n_prompts"], minimum=10)
-    ck.check_int("n_models", p["n_models"], minimum=2)
-    ck.check_int("n_topics", p["n_topics"], minimum=1)
-    ck.check_int("n_gens", p["n_gens"], minimum=6)
-    for name in ("d_beta", "apt_beta"):
-        v = p[name]
-        if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and x > 0 for x in v)):
-            raise ValueError(f"parameter {name!r} must be a list of two positive numbers [a, b], got {v!r}")
-    pl = p["price_log10"]
-    if not (isinstance(pl, list) and len(pl) == 2 and pl[0] <= pl[1]):
-        raise ValueError(f"parameter 'price_log10' must be [low, high] with low <= high, got {pl!r}")
-    ck.check_float("price_apt_corr", p["price_apt_corr"], minimum=-1, maximum=1)
-    ck.check_float("cost_prompt_sd", p["cost_prompt_sd"], minimum=0)
-    ck.check_float("cost_noise_sd", p["cost_noise_sd"], minimum=0)
-    ck.check_float("gen_corr", p["gen_corr"], minimum=0, maximum=1, strict_max=True)
-    if not p["bias_L_list"] or any((not isinstance(L, int)) or L < 1 for L in p["bias_L_list"]):
-        raise ValueError(f"parameter 'bias_L_list' must be a non-empty list of positive integers, got {p['bias_L_list']!r}")
-    if not p["bias_p_list"] or any(not (0 <= x <= 1) for x in p["bias_p_list"]):
-        raise ValueError(f"parameter 'bias_p_list' must be a non-empty list of probabilities in [0, 1], got {p['bias_p_list']!r}")
-    ck.check_int("bias_G_max", p["bias_G_max"], minimum=20)
-    ck.check_int("mc_reps", p["mc_reps"], minimum=100)
-    lb = p["lambda_bounds"]
-    if not (isinstance(lb, list) and len(lb) == 2 and 0 < lb[0] <= lb[1]):
-        raise ValueError(f"parameter 'lambda_bounds' must be [low, high] with 0 < low <= high, got {lb!r}")
-    gb = p["gamma_bounds"]
-    if not (isinstance(gb, list) and len(gb) == 2 and 0 <= gb[0] <= gb[1]):
-        raise ValueError(f"parameter 'gamma_bounds' must be [low, high] with 0 <= low <= high, got {gb!r}")
-    ck.check_int("subsample_B", p["subsample_B"], minimum=10)
-    ck.check_int("n_frontier_lambdas", p["n_frontier_lambdas"], minimum=2)
-    ck.check_int("advi_iters", p["advi_iters"], minimum=100)
-    ck.check_float("advi_lr", p["advi_lr"], minimum=0, strict_min=True)
-    ck.check_int("n_post_draws", p["n_post_draws"], minimum=10)
-    ck.check_int("pgm_seeds", p["pgm_seeds"], minimum=0, maximum=p["n_seeds"])
-    ck.check_choice("headline_method", p["headline_method"], ["extrap12", "extrap11", "pgm"])
-    if p["headline_method"] == "pgm" and p["pgm_seeds"] < 1:
-        raise ValueError("parameter 'headline_method' = 'pgm' needs pgm_seeds >= 1")
-    ck.check_int("k_max", p["k_max"], minimum=1, maximum=p["n_gens"])
-    ck.check_int("entropy_steps", p["entropy_steps"], minimum=3)
-    ck.check_int("entropy_seeds", p["entropy_seeds"], minimum=1)
-    ck.check_int("entropy_N", p["entropy_N"], minimum=10)
-    ck.check_int("entropy_L", p["entropy_L"], minimum=2)
-    ck.check_int("entropy_K", p["entropy_K"], minimum=1)
-    ck.check_int("entropy_G", p["entropy_G"], minimum=0)
-    ck.check_choice("topic_mode", p["topic_mode"], ["linear", "dirichlet"])
-    ck.check_float("dir_conc", p["dir_conc"], minimum=0, strict_min=True)
-    ck.check_choice("missing", p["missing"], ["drop_queries", "keep_partial"])
-    return p

@@ -69,7 +69,7 @@ def explorer_panel(bundle: dict | None = None, kshot_tab=None, sweep: dict | Non
 
     if sweep is not None and K is not None:
         def entropy_view(i):
-            fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+            fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2))
             th_ = est.topic_probs(sweep["s"][i], K)
             axes[0].bar(np.arange(K), th_)
             axes[0].set_xlabel("topic")
