@@ -20,13 +20,16 @@ from .overlap import q_from_overlap
 
 @dataclass
 class PlacementResult:
-    """Fitted centers, the final loss, whether it reached 0, and epochs used (best restart)."""
+    """Fitted centers, the final loss, whether it reached 0, epochs used (best restart), and the
+    overlap loss L = mean_i ℓ_i of eq. (5.7) before the first epoch and after every epoch of that
+    restart (``history``; the package reports √L, we keep L)."""
 
     centers: np.ndarray
     loss: float
     converged: bool
     epochs: int
     restarts: int
+    history: tuple[float, ...] = ()
 
 
 class _PairGeometry:
@@ -127,15 +130,18 @@ def place_centers(
     max_epoch: int = 100,
     n_restarts: int = 3,
     rtol: float = 1e-3,
+    backoff: bool = True,
 ) -> PlacementResult:
     """Centers meeting max/min overlap constraints by SGD on the loss of eqs. (5.7)–(5.9).
 
     Each epoch visits clusters in random order; for cluster i the pairs that are too close are pushed
     apart, or, if every pair is too far, i and its nearest neighbour are pulled together; both
-    centers move (opposite signs). The step size is halved whenever an epoch increases the loss (an
-    addition to v1.0.0 that avoids oscillation for very oblong clusters). Stops at loss 0, after
-    ``max_epoch`` epochs, or when the step has shrunk 1000-fold and √L improves by < ``rtol``; up to
-    ``n_restarts`` restarts, best kept.
+    centers move (opposite signs). With ``backoff`` (the default) the step size is halved whenever an
+    epoch increases the loss (an addition to v1.0.0 that avoids oscillation for very oblong clusters);
+    it then stops at loss 0, after ``max_epoch`` epochs, or when the step has shrunk 1000-fold and √L
+    improves by < ``rtol``. Without ``backoff`` the step stays η, as in the thesis (eq. 5.9) and the
+    package, and it stops at loss 0, after ``max_epoch`` epochs or when √L improves by less than
+    ``rtol`` (relative). Up to ``n_restarts`` restarts, best kept.
     Centers are re-centred to mean 0.
     """
     covs = np.asarray(covs, dtype=float)
@@ -148,7 +154,7 @@ def place_centers(
     q_max = float(q_from_overlap(min_overlap))
     lam = float(linear_penalty_weight)
     if k == 1:
-        return PlacementResult(np.zeros((1, p)), 0.0, True, 0, 0)
+        return PlacementResult(np.zeros((1, p)), 0.0, True, 0, 0, (0.0,))
     geo = _PairGeometry(covs, mode)
     best: PlacementResult | None = None
     for restart in range(max(1, n_restarts)):
@@ -156,7 +162,9 @@ def place_centers(
         prev = np.inf
         epochs = 0
         lr = float(learning_rate)
-        loss = float(np.sqrt(overlap_loss(geo.all_q(X), q_min, q_max, lam).mean()))
+        L0 = float(overlap_loss(geo.all_q(X), q_min, q_max, lam).mean())
+        history = [L0]
+        loss = float(np.sqrt(L0))
         for epoch in range(max_epoch):
             if loss == 0.0:
                 break
@@ -176,17 +184,23 @@ def place_centers(
                     w = (lam + 2 * (1 - lam) * (q[m] - q_max)) * grad[m]
                     X[i] += lr * w
                     X[others[m]] -= lr * w
-            new = float(np.sqrt(overlap_loss(geo.all_q(X), q_min, q_max, lam).mean()))
+            L_new = float(overlap_loss(geo.all_q(X), q_min, q_max, lam).mean())
+            history.append(L_new)
+            new = float(np.sqrt(L_new))
             if new == 0.0:
                 loss = 0.0
                 break
-            if new > loss:
+            if not backoff:
+                if (loss - new) < rtol * loss:
+                    loss = new
+                    break
+            elif new > loss:
                 lr *= 0.5  # step back-off on overshoot (not in v1.0.0; outcomes, not trajectories, matter)
             elif epoch >= 10 and (loss - new) < rtol * loss and lr < 1e-3 * learning_rate:
                 loss = new
                 break
             prev, loss = loss, new
-        res = PlacementResult(X - X.mean(axis=0), loss, loss == 0.0, epochs, restart + 1)
+        res = PlacementResult(X - X.mean(axis=0), loss, loss == 0.0, epochs, restart + 1, tuple(history))
         if best is None or res.loss < best.loss:
             best = res
         if best.converged:
