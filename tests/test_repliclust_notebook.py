@@ -150,8 +150,9 @@ def test_nl_rows_match_thesis(run):
 
     rows = run["res"]["nl"][:6]
     for i, (row, want) in enumerate(zip(rows, BENCHMARK_ARCHETYPE_PARAMS)):
-        for f in ("n_clusters", "dim", "n_samples", "max_overlap", "min_overlap"):
-            assert row[f] == pytest.approx(want[f]), (i, f)
+        for short, f in (("k", "n_clusters"), ("p", "dim"), ("n", "n_samples"), ("max_overlap", "max_overlap"),
+                         ("min_overlap", "min_overlap"), ("imbalance", "imbalance_ratio")):
+            assert row[short] == pytest.approx(want[f]), (i, f)
         assert row["name"].isidentifier()
     assert run["claims"].loc["nl_printed_match"].verdict == "reproduced"
 

@@ -133,8 +133,12 @@ class MixtureModel:
 
     @property
     def covariances(self) -> np.ndarray:
-        """Σ_j = U_jᵀ diag(σ_j²) U_j."""
-        return covariance_matrices(self.axes, self.lengths)
+        """Σ_j = U_jᵀ diag(σ_j²) U_j (computed once; the model's axes and lengths are not meant to change)."""
+        cached = self.__dict__.get("_covariances")
+        if cached is None or cached.shape != (self.k, self.dim, self.dim):
+            cached = covariance_matrices(self.axes, self.lengths)
+            self.__dict__["_covariances"] = cached
+        return cached
 
     def pairwise_overlaps(self, mode: str = "lda") -> np.ndarray:
         return pairwise_overlaps(self.centers, self.covariances, mode)
@@ -196,7 +200,9 @@ def sample_mixture_model(arch: Archetype, rng: np.random.Generator) -> MixtureMo
         learning_rate=arch.learning_rate,
         linear_penalty_weight=arch.linear_penalty_weight,
     )
-    return MixtureModel(placed.centers, axes, lengths, families, sizes)
+    model = MixtureModel(placed.centers, axes, lengths, families, sizes)
+    model.__dict__["_covariances"] = covs
+    return model
 
 
 def synthesize(arch: Archetype, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, MixtureModel]:

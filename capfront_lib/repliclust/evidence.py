@@ -391,25 +391,29 @@ def hdbscan_vs_best(bench: pd.DataFrame, convexity: str, archetypes: Sequence[in
 # Fig 5.4
 
 
-def boot_pairs(df: pd.DataFrame, stat: Callable[[pd.DataFrame], float], n_boot: int, seed: int) -> Evidence:
-    """A statistic over the Fig 5.4 models with a bootstrap interval over models."""
-    value = float(stat(df))
-    rng = np.random.default_rng(seed)
-    n = len(df)
-    arr = {c: df[c].to_numpy() for c in ("exact", "lda", "c2c")}
-    boots = np.empty(n_boot)
-    for b in range(n_boot):
-        i = rng.integers(0, n, n)
-        boots[b] = stat(pd.DataFrame({c: v[i] for c, v in arr.items()}))
-    return Evidence(value, _clamp_ci(value, _pct(boots)), n)
+def _boot_index(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
 
-def pearson(col: str) -> Callable[[pd.DataFrame], float]:
-    return lambda d: float(np.corrcoef(d[col], d["exact"])[0, 1])
+def pearson_evidence(df: pd.DataFrame, col: str, n_boot: int, seed: int) -> Evidence:
+    """Pearson r of an approximation with the exact overlap (linear scale), bootstrap interval over models."""
+    x, y = df[col].to_numpy(float), df["exact"].to_numpy(float)
+    value = float(np.corrcoef(x, y)[0, 1])
+    idx = _boot_index(x.size, n_boot, seed)
+    xb, yb = x[idx], y[idx]
+    xb = xb - xb.mean(axis=1, keepdims=True)
+    yb = yb - yb.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.sum(xb * yb, axis=1) / np.sqrt(np.sum(xb**2, axis=1) * np.sum(yb**2, axis=1))
+    return Evidence(value, _clamp_ci(value, _pct(r)), int(x.size))
 
 
-def median_rel_err(col: str) -> Callable[[pd.DataFrame], float]:
-    return lambda d: float(np.median(np.abs(d[col] - d["exact"]) / d["exact"]))
+def median_rel_err_evidence(df: pd.DataFrame, col: str, n_boot: int, seed: int) -> Evidence:
+    """Median relative error |α_approx − α*|/α* over models, bootstrap interval over models."""
+    rel = (np.abs(df[col] - df["exact"]) / df["exact"]).to_numpy(float)
+    value = float(np.median(rel))
+    b = np.median(rel[_boot_index(rel.size, n_boot, seed)], axis=1)
+    return Evidence(value, _clamp_ci(value, _pct(b)), int(rel.size))
 
 
 def share_within(df: pd.DataFrame, col: str, rel: float = 0.10) -> Evidence:

@@ -11,10 +11,11 @@ ALG4 = ["EM-GMM", "K-Means", "Spectral", "Hierarchical"]
 
 
 def ledger_rows(ledger, ids: Sequence[str]) -> pd.DataFrame:
-    """The ledger rows of one section: claim, the thesis's value, ours (with interval), verdict, reason."""
+    """The ledger rows of one section: id, the thesis's value, ours (with interval), verdict, reason (the
+    claims' full wording is in the chapter's ledger table)."""
     f = ledger.frame().set_index("claim_id")
     ids = [i for i in ids if i in f.index]
-    out = f.loc[ids, ["claim", "paper_value", "our_value", "verdict", "reason"]].reset_index()
+    out = f.loc[ids, ["paper_value", "our_value", "verdict", "reason"]].reset_index()
     return out.rename(columns={"claim_id": "id", "paper_value": "thesis", "our_value": "this run"})
 
 
