@@ -221,6 +221,12 @@ def test_exact_checks_hold():
     assert verify.loss_zero_iff_constraints(rng, 300)["holds"]
     assert verify.wrap_sphere_check(rng)["holds"]
     assert verify.reproducible(BENCHMARK_ARCHETYPE_PARAMS[3], 1)["holds"]
+    shapes = verify.radial_shapes(rng, n=50_000)
+    assert shapes["holds"]
+    # bounded support: the largest radius respects the bound computed from the support by hand
+    from capfront_lib.repliclust.distributions import abs_quantile
+
+    assert shapes["bounded"]["uniform"]["bound"] == pytest.approx(np.sqrt(2) / abs_quantile("uniform"))
     pk = verify.package_aspect_ratio(1.5, 2.0)
     # (1+δ)(1+δ/2) = 2.25 → δ = (−3 + √19)/2; ratio (1+δ)/(1+δ/2)
     d = (-3 + np.sqrt(19)) / 2
