@@ -38,10 +38,13 @@ class Evidence:
     ci: tuple[float, float] | None = None
     n: int | None = None
     note: str = ""
+    display: str | None = None  # how the ledger shows the value (default: the number and its interval)
 
     def kw(self) -> dict:
         """Keyword arguments for ``Ledger.measure``."""
         out: dict = dict(value=self.value, note=self.note)
+        if self.display is not None:
+            out["display"] = self.display
         if self.ci is not None:
             out["ci"] = (float(self.ci[0]), float(self.ci[1]))
         if self.n is not None:
@@ -302,6 +305,12 @@ def ours_average(bench: pd.DataFrame, metric: str, convexity: str, archetypes: S
     return float(m.mean()), se, int(n.min())
 
 
+def _gap_text(ours: float, theirs: float, d: float, half: float) -> str:
+    lo, hi = d - half, d + half
+    band = f"[{lo:+.3f}, {hi:+.3f}]" if np.isfinite(half) else "[−∞, ∞]"
+    return f"{ours:.3f} vs {theirs:.3f}: Δ {d:+.3f} {band}".replace("-", "−")
+
+
 def gap_to_thesis(bench: pd.DataFrame, thesis: pd.DataFrame, metric: str, convexity: str, algorithm: str,
                   archetypes: Sequence[int] | None = None) -> Evidence | None:
     """Our average over the archetypes run minus the thesis's average over the same archetypes (Table 5.2/5.3)."""
@@ -318,8 +327,8 @@ def gap_to_thesis(bench: pd.DataFrame, thesis: pd.DataFrame, metric: str, convex
     mo, so, n = ours_average(b, metric, convexity, arch, algorithm)
     d = mo - mt
     half = Z95 * float(np.hypot(so, st))  # infinite with one data set per archetype: inconclusive
-    note = f"ours {mo:.3f} vs thesis {mt:.3f}, archetypes {_list(arch)}"
-    return Evidence(d, (d - half, d + half), n, note)
+    note = f"our average minus the thesis's over archetypes {_list(arch)}"
+    return Evidence(d, (d - half, d + half), n, note, display=_gap_text(mo, mt, d, half))
 
 
 def table_rank_holds(thesis52: pd.DataFrame, algorithm: str, metrics: Sequence[str] = ("AMI", "ARI")) -> tuple[bool, list[str]]:
@@ -354,7 +363,9 @@ def noise_gap_to_thesis(bench: pd.DataFrame, thesis53: pd.DataFrame) -> Evidence
     mo, mt = float(np.mean(ds)), float(np.mean(dt))
     se = float(np.hypot(np.sqrt(np.sum(np.square(ss))) / len(ss), np.sqrt(np.sum(np.square(st))) / len(st)))
     d = mo - mt
-    return Evidence(d, (d - Z95 * se, d + Z95 * se), n, f"ours {mo:.3f} vs thesis {mt:.3f} on the same archetypes ({', '.join(sorted(set(h.convexity)))})")
+    return Evidence(d, (d - Z95 * se, d + Z95 * se), n,
+                    f"our share minus the thesis's on the same archetypes ({', '.join(sorted(set(h.convexity)))})",
+                    display=_gap_text(mo, mt, d, Z95 * se))
 
 
 def hdbscan_difficulty(bench: pd.DataFrame, n_boot: int, seed: int, hard: Sequence[int] = (4, 5, 6),

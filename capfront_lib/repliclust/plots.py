@@ -106,12 +106,11 @@ def plot_maxmin(draws: dict[str, dict]):
     fig, axes = plt.subplots(nrow, ncol, figsize=(WIDTH, 2.7 * nrow), squeeze=False)
     for ax, (name, d) in zip(axes.ravel(), draws.items()):
         ax.hist(d["values"], bins=30, color=PALETTE[0], alpha=0.8)
-        for v, ls, lab in ((d["lo"], ":", "lo"), (d["ref"], "-", "ref"), (d["hi"], "--", "hi")):
-            ax.axvline(v, color="k", ls=ls, lw=1, label=f"{lab} {v:.3g}")
-        ax.set_title(name, fontsize=FS + 1)
+        for v, ls in ((d["lo"], ":"), (d["ref"], "-"), (d["hi"], "--")):
+            ax.axvline(v, color="k", ls=ls, lw=1.2)
+        ax.set_title(f"{name}\nlo {d['lo']:.3g}, ref {d['ref']:.3g}, hi {d['hi']:.3g}", fontsize=FS)
         ax.set_xlabel(d["xlabel"])
         ax.set_ylabel("count")
-        ax.legend(fontsize=FS, loc="upper right")
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     fig.tight_layout()
@@ -205,7 +204,7 @@ def plot_distort(pairs: pd.DataFrame, aspects: tuple[np.ndarray, np.ndarray]):
     a.set_yscale("log")
     a.set_xlabel("overlap before distort")
     a.set_ylabel("overlap after distort")
-    a.legend(fontsize=FS, loc="upper left")
+    a.legend(fontsize=FS, loc="lower right")
     a.set_title("(a) pairwise overlap", fontsize=FS + 1)
     before, after = aspects
     b.scatter(before, after, s=8, alpha=0.6, color=PALETTE[2], linewidths=0)
@@ -252,7 +251,7 @@ def plot_benchmark(ours: pd.DataFrame, thesis: pd.DataFrame, metric: str = "AMI"
 def plot_difficulty(curves: pd.DataFrame, kind: str):
     """Figs 5.9/5.10: mean AMI, ARI and silhouette vs max_overlap (log x), one line per dimension."""
     m = curves[curves.convexity == kind].groupby(["p", "max_overlap"])[["AMI", "ARI", "silhouette"]].mean().reset_index()
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 2.8))
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 3.1))
     for ax, col in zip(axes, ("AMI", "ARI", "silhouette")):
         for i, (p, g) in enumerate(m.groupby("p")):
             ax.plot(g["max_overlap"], g[col], "o-", color=PALETTE[i % len(PALETTE)], label=f"p = {p}", ms=3, lw=1.2)
@@ -261,8 +260,9 @@ def plot_difficulty(curves: pd.DataFrame, kind: str):
         ax.set_xlabel("max_overlap")
         ax.set_title(f"mean {col}" + (" (Ward)" if col != "silhouette" else " (true labels)"), fontsize=FS + 1)
         ax.tick_params(labelsize=FS)
-    axes[0].legend(fontsize=FS, loc="lower left")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=FS, loc="upper center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 
 

@@ -15,7 +15,7 @@ def ledger_rows(ledger, ids: Sequence[str]) -> pd.DataFrame:
     claims' full wording is in the chapter's ledger table)."""
     f = ledger.frame().set_index("claim_id")
     ids = [i for i in ids if i in f.index]
-    out = f.loc[ids, ["paper_value", "our_value", "verdict", "reason"]].reset_index()
+    out = f.loc[ids, ["verdict", "our_value", "paper_value", "reason"]].reset_index()
     return out.rename(columns={"claim_id": "id", "paper_value": "thesis", "our_value": "this run"})
 
 
