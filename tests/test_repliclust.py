@@ -395,7 +395,7 @@ def test_sample_hyperparams_poisson_and_ranges():
 
 def test_overlap_datasets_study_midpoints():
     rng = np.random.default_rng(16)
-    df = overlap_datasets_study(4, [3], rng, ks=(4,))
+    df = overlap_datasets_study(4, [3], 16, ks=(4,))
     assert list(df.columns) == ["p", "k", "target", "exact", "lda", "c2c"] and len(df) == 4
     # each pair has exact <= LDA, C2C, and min/max over clusters preserve the order
     assert (df.exact <= df.lda * (1 + 1e-12)).all() and (df.exact <= df.c2c * (1 + 1e-12)).all()

@@ -1,5 +1,5 @@
-"""Checks of the repliclust quick run (results.json, benchmark.csv, overlap_pairs.csv) against
-independent recomputation and the thesis's transcribed tables."""
+"""Checks of the repliclust quick run (results.json, claims.csv, benchmark.csv, overlap_pairs.csv) against
+independent recomputation, the registry and the thesis's transcribed tables."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from capfront_lib.core.claims import VERDICTS, load_registry
+
 ROOT = Path(__file__).resolve().parents[1]
 STEM = "repliclust"
 ALG4 = ["EM-GMM", "K-Means", "Spectral", "Hierarchical"]
@@ -19,69 +21,96 @@ ALG4 = ["EM-GMM", "K-Means", "Spectral", "Hierarchical"]
 def run(quick_results):
     res, claims, nb = quick_results(STEM)
     rdir = ROOT / "results" / STEM
-    return dict(res=res, claims=claims, nb=nb, bench=pd.read_csv(rdir / "benchmark.csv"),
+    return dict(res=res, claims=claims.set_index("claim_id"), nb=nb, bench=pd.read_csv(rdir / "benchmark.csv"),
                 pairs=pd.read_csv(rdir / "overlap_pairs.csv"))
 
 
+def _f(x):
+    return float(x) if str(x).strip() else np.nan
+
+
+def test_every_registry_id_has_one_row_and_verdicts_are_computed(run):
+    c = run["claims"]
+    reg = load_registry(STEM)
+    assert sorted(c.index) == sorted(reg.ids) and c.index.is_unique
+    assert c.verdict.isin(VERDICTS).all()
+    assert (c.profile == "quick").all()
+    counts = c.verdict.value_counts().to_dict()
+    assert {k: v for k, v in run["res"]["verdict_counts"].items() if v} == counts
+    for spec in reg.claims:
+        row = c.loc[spec.id]
+        if spec.rule == "not-checkable":
+            assert row.verdict == "not-checkable"
+        if spec.statistical and row.verdict != "not-checkable" and str(row.our_value).strip():
+            lo, hi = _f(row.ci_low), _f(row.ci_high)
+            assert lo <= hi, spec.id
+        if spec.min_profile == "paper" and row.verdict != "not-checkable":
+            # at the quick profile a paper-scale claim is decided only by a decisive interval
+            assert row.verdict == "inconclusive" or (str(row.ci_low).strip() and spec.statistical), spec.id
+
+
 def test_fig54_statistics_recomputed(run):
-    pairs, acc = run["pairs"], run["res"]["fig54"]
+    pairs, acc, c = run["pairs"], run["res"]["fig54"], run["claims"]
     r_lda = stats.pearsonr(pairs.lda, pairs.exact)[0]
     r_c2c = stats.pearsonr(pairs.c2c, pairs.exact)[0]
     rel_lda = np.abs(pairs.lda / pairs.exact - 1)
     rel_c2c = np.abs(pairs.c2c / pairs.exact - 1)
     assert acc["r_lda"] == pytest.approx(r_lda, abs=1e-9) and acc["r_c2c"] == pytest.approx(r_c2c, abs=1e-9)
-    assert acc["median_rel_err_lda"] == pytest.approx(np.median(rel_lda), rel=1e-9)
-    # spec 4.4 thresholds
-    assert r_lda >= 0.99 and r_lda > r_c2c
-    assert np.median(rel_lda) <= 0.05
-    assert np.mean(rel_lda <= 0.10) >= 0.8
-    assert np.median(rel_c2c) >= 5 * np.median(rel_lda)
-    # approximations never undershoot
+    assert acc["median_rel_err_c2c"] == pytest.approx(np.median(rel_c2c), rel=1e-9)
+    for cid, v in (("fig54_r_lda", r_lda), ("fig54_r_c2c", r_c2c), ("fig54_c2c_error", np.median(rel_c2c))):
+        assert _f(c.loc[cid].ci_low) <= v <= _f(c.loc[cid].ci_high)
+    share = float(np.mean(rel_lda <= 0.10))
+    k, n = int(round(share * len(pairs))), len(pairs)
+    ci = stats.binomtest(k, n).proportion_ci(method="exact")
+    assert _f(c.loc["fig54_lda_within10"].ci_low) == pytest.approx(ci.low, abs=1e-4)
+    # spec 4.4 thresholds and "never undershoots"
+    assert r_lda >= 0.99 and r_lda > r_c2c and np.median(rel_lda) <= 0.05
     assert (pairs.lda >= pairs.exact * (1 - 1e-9)).all() and (pairs.c2c >= pairs.exact * (1 - 1e-9)).all()
-    # the LDA constraint window used to place the centers: [0.975 o, 1.025 o]
-    assert ((pairs.lda >= 0.975 * pairs.target * (1 - 1e-3)) & (pairs.lda <= 1.025 * pairs.target * (1 + 1e-3))).mean() >= 0.95
 
 
 def test_minimax_monte_carlo(run):
-    mc = run["res"]["minimax_mc"]
-    for e in (mc["err1"], mc["err2"]):
-        assert abs(e - mc["half_alpha"]) <= 4 * mc["se"]
-    assert mc["exact"] <= mc["lda"] + 1e-12 and mc["exact"] <= mc["c2c"] + 1e-12
-    assert mc["se"] == pytest.approx(np.sqrt(mc["half_alpha"] * (1 - mc["half_alpha"]) / mc["n"]))
+    mc = run["res"]["overlap_checks"]["monte_carlo"]
+    for axis in ("exact", "lda", "c2c"):
+        m = mc[axis]
+        for e in (m["err1"], m["err2"]):
+            assert abs(e - m["half_alpha"]) <= 4 * m["se"], axis
+    assert mc["exact"]["alpha"] <= mc["lda"]["alpha"] + 1e-12 and mc["exact"]["alpha"] <= mc["c2c"]["alpha"] + 1e-12
 
 
-def test_overlap_control(run):
-    for row in run["res"]["overlap_control"]:
-        assert row["share_models_lda_max_ok"] == 1.0
-        assert row["largest_exact_over_max"] <= 1 + 1e-3
-        assert row["share_models_min_ok"] >= 0.95
-
-
-def test_benchmark_means_and_table_5_2(run):
-    bench = run["bench"]
+def test_table_52_gap_recomputed_like_with_like(run):
+    bench, c = run["bench"], run["claims"]
     thesis = pd.read_csv(ROOT / "data" / STEM / "table_5_2.csv", dtype={"archetype": str})
-    n_reps = run["res"]["params"]["n_datasets_per_archetype"]
-    means = bench.groupby(["convexity", "archetype", "algorithm"]).AMI.mean()
-    cmp = pd.DataFrame(run["res"]["table52_comparison"])
-    checked = 0
-    for (conv, arch, alg), m in means.items():
-        if alg not in ALG4:
-            continue
-        t = thesis[(thesis.archetype == str(arch)) & (thesis.algorithm == alg) & (thesis.metric == "AMI")
-                   & (thesis.convexity == conv)].iloc[0]
-        tol = max(0.10, 3 * np.sqrt(t.se**2 + 10 * t.se**2 / n_reps))
-        assert abs(m - t.value) <= tol, (conv, arch, alg, m, t.value)
-        row = cmp[(cmp.archetype == arch) & (cmp.algorithm == alg) & (cmp.convexity == conv) & (cmp.metric == "AMI")]
-        assert row.ours.iloc[0] == pytest.approx(m, abs=1e-12)
-        checked += 1
-    assert checked >= 4 * len(run["res"]["params"]["benchmark_archetypes"])
+    archs = sorted(bench.archetype.unique())
+    for alg, short in (("K-Means", "kmeans"), ("Hierarchical", "hier")):
+        ours = bench[(bench.algorithm == alg) & (bench.convexity == "convex")].groupby("archetype").AMI.mean().mean()
+        t = thesis[(thesis.algorithm == alg) & (thesis.metric == "AMI") & (thesis.convexity == "convex")
+                   & thesis.archetype.isin([str(a) for a in archs])].value.mean()
+        row = c.loc[f"t52_ami_convex_{short}"]
+        mid = (_f(row.ci_low) + _f(row.ci_high)) / 2
+        assert mid == pytest.approx(ours - t, abs=1e-9)
+        assert row.verdict == "inconclusive"  # two data sets per archetype cannot decide a claim needing ten
+
+
+def test_hdbscan_noise_compares_the_same_archetypes(run):
+    bench, c = run["bench"], run["claims"]
+    t53 = pd.read_csv(ROOT / "data" / STEM / "table_5_3.csv", dtype={"archetype": str})
+    h = bench[bench.algorithm == "HDBSCAN"]
+    ours, theirs = [], []
+    for conv, g in h.groupby("convexity"):
+        archs = sorted(g.archetype.unique())
+        ours.append(g.groupby("archetype").p_noise.mean().mean())
+        t = t53[(t53.metric == "p_noise") & (t53.convexity == conv) & t53.archetype.isin([str(a) for a in archs])]
+        assert len(t) == len(archs)
+        theirs.append(t.value.mean())
+    row = c.loc["hdbscan_noise"]
+    assert (_f(row.ci_low) + _f(row.ci_high)) / 2 == pytest.approx(np.mean(ours) - np.mean(theirs), abs=1e-9)
 
 
 def test_benchmark_qualitative_pattern(run):
     b = run["bench"]
     ami = b.groupby(["convexity", "archetype", "algorithm"]).AMI.mean()
     conv = ami.loc["convex"]
-    archs = set(run["res"]["params"]["benchmark_archetypes"])
+    archs = set(b.archetype)
     if 3 in archs:
         assert all(conv.loc[(3, a)] >= 0.9 for a in ALG4)
     if {3, 4} <= archs:
@@ -89,11 +118,8 @@ def test_benchmark_qualitative_pattern(run):
     if 5 in archs:
         for a in ("Hierarchical", "K-Means"):
             assert conv.loc[(5, a)] - conv.loc[(5, "EM-GMM")] >= 0.2
-    if {5, 6} <= archs:
-        assert conv.loc[(6, "EM-GMM")] > conv.loc[(5, "EM-GMM")]
-    if "nonconvex" in ami.index.get_level_values(0):
-        avg = b[b.algorithm.isin(ALG4)].groupby(["convexity", "algorithm"]).AMI.mean()
-        assert all(avg.loc[("nonconvex", a)] < avg.loc[("convex", a)] for a in ALG4)
+    avg = b[b.algorithm.isin(ALG4)].groupby(["convexity", "algorithm"]).AMI.mean()
+    assert all(avg.loc[("nonconvex", a)] < avg.loc[("convex", a)] for a in ALG4)
     hd = b[(b.algorithm == "HDBSCAN") & (b.convexity == "convex") & b.archetype.isin([5, 6])]
     if len(hd):
         assert (hd.groupby("archetype").p_noise.mean() >= 0.9).all()
@@ -105,10 +131,18 @@ def test_difficulty_curves(run):
     for p, g in conv.groupby("p"):
         g = g.sort_values("max_overlap")
         assert stats.spearmanr(g.max_overlap, g.AMI)[0] <= -0.8, p
-        assert g.AMI.iloc[0] >= 0.9 if np.isclose(g.max_overlap.iloc[0], 1e-7) else True
-        assert g.AMI.iloc[-1] <= 0.6 if np.isclose(g.max_overlap.iloc[-1], 0.5) else True
+        assert g.AMI.iloc[0] >= 0.9
     sil = conv[np.isclose(conv.max_overlap, 1e-3)].sort_values("p").silhouette.to_numpy()
     assert len(sil) >= 2 and np.all(np.diff(sil) < 0)
+    row = run["claims"].loc["fig59_silhouette_dim"]
+    assert _f(row.ci_low) <= float(np.min(sil[:-1] - sil[1:])) <= _f(row.ci_high)
+
+
+def test_overlap_control_from_results(run):
+    for row in run["res"]["overlap_control"]:
+        assert row["share_models_lda_max_ok"] == 1.0
+        assert row["largest_exact_over_max"] <= 1 + 1e-3
+        assert row["share_models_min_ok"] >= 0.95  # the LDA constraint the placement enforces
 
 
 def test_nl_rows_match_thesis(run):
@@ -116,19 +150,13 @@ def test_nl_rows_match_thesis(run):
 
     rows = run["res"]["nl"][:6]
     for i, (row, want) in enumerate(zip(rows, BENCHMARK_ARCHETYPE_PARAMS)):
-        for f in ("n_clusters", "dim", "n_samples", "max_overlap", "min_overlap", "imbalance_ratio"):
-            assert row[f] == pytest.approx(want[f]), (i, f)
-        assert row["distributions"].split(",") == want["distributions"]
-        if i != 5:
-            assert row["aspect_ref"] == pytest.approx(want["aspect_ref"])
-            assert row["aspect_maxmin"] == pytest.approx(want["aspect_maxmin"])
+        for short, f in (("k", "n_clusters"), ("p", "dim"), ("n", "n_samples"), ("max_overlap", "max_overlap"),
+                         ("min_overlap", "min_overlap"), ("imbalance", "imbalance_ratio")):
+            assert row[short] == pytest.approx(want[f]), (i, f)
         assert row["name"].isidentifier()
+    assert run["claims"].loc["nl_printed_match"].verdict == "reproduced"
 
 
-def test_claims_ledger(run):
-    c = run["claims"]
-    assert {"chapter", "claim_id", "paper_value", "our_value", "method", "verdict", "reason"} <= set(c.columns)
-    assert (c.chapter == STEM).all() and c.claim_id.is_unique and len(c) >= 10
-    ids = set(c.claim_id)
-    assert {"fig54_lda_accuracy", "overlap_control", "difficulty_rises", "nongaussian_overlap"} <= ids
-    assert c.verdict.isin(["reproduced", "direction-only", "differs", "not-checkable"]).all()
+def test_results_are_labelled_simulated(run):
+    assert run["res"]["data_source"] == "simulated"
+    assert run["res"]["params"]["n_datasets_per_archetype"] == 2

