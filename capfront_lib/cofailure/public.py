@@ -31,7 +31,8 @@ from capfront_lib.core.threads import single_thread_blas
 __all__ = [
     "PUBLIC", "PublicPool", "load_public", "provider_families", "jackknife_ci", "family_gap", "triplet_mean_ci",
     "category_router", "cascade_pair", "cascade_study", "escalation_ratio", "full_sigma_bootstrap",
-    "accuracy_correlation", "share_interval", "study", "triplet_study", "router_share",
+    "accuracy_correlation", "share_interval", "study", "triplet_study", "router_share", "family_subsets",
+    "matched_band_study", "heldout_advantage",
 ]
 
 # name -> (correctness file, items file, extra files, format)
@@ -137,6 +138,17 @@ def share_interval(K: int, n: int, a_sb: float, delta: float = 0.05) -> tuple[fl
     return K / n / d, lo / d, min(hi / d, 1.0)
 
 
+def family_subsets(families, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """``reps`` seeded pools of one model per provider family (rows of sorted model indices, one per family).
+
+    v1 (Section 5) restricts the pool to one model per provider family to show that the underpricing is not a
+    same-vendor artifact; the family a pool keeps a model of is drawn uniformly among its members.
+    """
+    fam = np.asarray(families)
+    groups = [np.flatnonzero(fam == f) for f in np.unique(fam)]
+    return np.array([np.sort([int(rng.choice(g)) for g in groups]) for _ in range(int(reps))], dtype=int)
+
+
 # ----------------------------------------------------------------------------------------- Table 1
 
 
@@ -185,6 +197,61 @@ def triplet_study(Y, rng: np.random.Generator, max_triplets: int | None = None, 
     reg = triplet_regression(tab, m, n_boot=n_boot, rng=rng)
     mean = triplet_mean_ci(tab, m)
     return {"tab": tab, "reg": reg, "mean": mean, "n_triplets": len(trip)}
+
+
+def _band(acc: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` models with the closest accuracies (the window of consecutive accuracy ranks with the smallest
+    range; ties broken by the higher accuracy), as sorted model indices."""
+    order = np.argsort(acc, kind="stable")
+    a = acc[order]
+    spans = a[size - 1:] - a[: len(a) - size + 1]
+    best = np.flatnonzero(spans <= spans.min() + 1e-15)[-1]
+    return np.sort(order[best: best + size])
+
+
+def _band_design(A: np.ndarray, phi: np.ndarray, band: np.ndarray, sizes=(3, 5, 7, 9)) -> tuple[list, np.ndarray, np.ndarray]:
+    """Sub-bands (all odd-size subsets of ``band`` with at least 3 members), their vote gain over the best member and
+    the design [1, mean pairwise phi, mean member accuracy, size]."""
+    from itertools import combinations
+
+    acc = A.mean(axis=1)
+    subs, y, X = [], [], []
+    for k in sizes:
+        if k > len(band):
+            continue
+        for sub in combinations(band.tolist(), k):
+            s = list(sub)
+            vote = float(np.mean(A[s].sum(axis=0) * 2 > k))
+            iu = np.triu_indices(k, 1)
+            subs.append(s)
+            y.append(vote - acc[s].max())
+            X.append([1.0, float(phi[np.ix_(s, s)][iu].mean()), float(acc[s].mean()), float(k)])
+    return subs, np.array(y), np.array(X)
+
+
+def matched_band_study(Y, band_size: int = 9) -> dict:
+    """v1 Figure 10 on a public pool: the accuracy-controlled gain-vs-rho slope over matched-quality sub-bands.
+
+    The band is the ``band_size`` models with the closest accuracies; every odd-size subset of at least 3 members is
+    a sub-band (binary strict majority vote). OLS of the sub-band's vote gain over its best member on its mean
+    pairwise phi, controlling for mean member accuracy and size. Inference: leave-one-model-out jackknife over the
+    band's models (sub-bands sharing models are not independent), 95% interval.
+    """
+    A = as_correctness(Y)
+    acc = A.mean(axis=1)
+    band = _band(acc, int(band_size))
+    phi = pearson_matrix(A)
+    subs, y, X = _band_design(A, phi, band)
+    b = ols(X, y)
+    member = np.array([[l in s for l in band] for s in subs])
+    loo = []
+    for j in range(len(band)):
+        keep = ~member[:, j]
+        loo.append(ols(X[keep], y[keep])[1] if keep.sum() > X.shape[1] else np.nan)
+    se, lo, hi = jackknife_ci(float(b[1]), np.array(loo))
+    return {"slope": float(b[1]), "ci": (lo, hi), "se": se, "n": int(np.isfinite(loo).sum()), "n_subbands": len(subs),
+            "band": band.tolist(), "acc_range": (float(acc[band].min()), float(acc[band].max())),
+            "mean_gain": float(y.mean())}
 
 
 # ----------------------------------------------------------------------------------------- routing
@@ -283,43 +350,52 @@ def _max_advantage(yL: np.ndarray, yH: np.ndarray, s: np.ndarray) -> float:
     return float(np.max(Hgain - gam * (yH.mean() - yL.mean())))
 
 
+def heldout_advantage(yL: np.ndarray, yH: np.ndarray, s: np.ndarray, rng: np.random.Generator, folds: int = 5) -> float:
+    """One random ``folds``-fold cross-fit of the cascade (v1 Section 5, Pillar C held-out check): the escalation
+    threshold maximising the advantage over random mixing on the training folds is applied to the held-out fold;
+    the fold's advantage is the cascade's accuracy minus random mixing at the realised escalation share. Returns
+    the mean over folds."""
+    n = len(s)
+    perm = rng.permutation(n)
+    fold_adv = []
+    for f in range(folds):
+        te = perm[f::folds]
+        tr = np.setdiff1d(perm, te)
+        thr = _best_threshold(yL[tr], yH[tr], s[tr])
+        esc = s[te] < thr
+        q = np.where(esc, yH[te], yL[te]).mean()
+        g = esc.mean()
+        fold_adv.append(q - (yL[te].mean() + g * (yH[te].mean() - yL[te].mean())))
+    return float(np.mean(fold_adv))
+
+
 def cascade_study(yL, yH, score, rng: np.random.Generator, n_boot: int, n_repeats: int, folds: int = 5) -> dict:
     """Prop. 8 on a real pair: collapse (clean vs fully random score, query bootstrap) and held-out advantage.
 
     ``score``: higher = more confident for L. Collapse value = max_A(clean) - max_A(uniform noise score).
-    Held-out: the escalation threshold maximising the advantage on 4 folds is applied to the 5th; the fold
-    advantage is the cascade's accuracy minus random mixing at the realised escalation share; repeated
-    ``n_repeats`` times, the t-interval is over repeat means.
+    Held-out: :func:`heldout_advantage`, averaged over ``n_repeats`` random fold assignments (the point value);
+    its 95% interval is a query bootstrap (each replicate resamples the queries and runs one cross-fit), so it
+    carries the sampling of queries and not only the fold assignment. ``heldout_sd`` is the spread over fold
+    assignments on the full data (v1's "cross-fold sd").
     """
     yL, yH, s = (np.asarray(x, float) for x in (yL, yH, score))
     n = len(s)
     noise = rng.uniform(size=n)
     clean = _max_advantage(yL, yH, s)
     rand = _max_advantage(yL, yH, noise)
-    diffs = []
+    diffs, held_boot = [], []
     for _ in range(int(n_boot)):
         i = rng.integers(0, n, n)
         diffs.append(_max_advantage(yL[i], yH[i], s[i]) - _max_advantage(yL[i], yH[i], noise[i]))
+        held_boot.append(heldout_advantage(yL[i], yH[i], s[i], rng, folds))
     lo, hi = percentile_ci(diffs, 0.95)
-    reps = []
-    for _ in range(int(n_repeats)):
-        perm = rng.permutation(n)
-        fold_adv = []
-        for f in range(folds):
-            te = perm[f::folds]
-            tr = np.setdiff1d(perm, te)
-            thr = _best_threshold(yL[tr], yH[tr], s[tr])
-            esc = s[te] < thr
-            q = np.where(esc, yH[te], yL[te]).mean()
-            g = esc.mean()
-            fold_adv.append(q - (yL[te].mean() + g * (yH[te].mean() - yL[te].mean())))
-        reps.append(np.mean(fold_adv))
-    reps = np.array(reps)
+    reps = np.array([heldout_advantage(yL, yH, s, rng, folds) for _ in range(int(n_repeats))])
     R = len(reps)
-    half = float(stats.t.ppf(0.975, R - 1) * reps.std(ddof=1) / np.sqrt(R)) if R > 1 else np.nan
+    held = float(reps.mean())
+    hlo, hhi = percentile_ci(held_boot, 0.95)
     return {"collapse": clean - rand, "collapse_ci": (min(lo, clean - rand), max(hi, clean - rand)), "n_boot": int(n_boot),
-            "max_A_clean": clean, "max_A_random": rand, "heldout": float(reps.mean()),
-            "heldout_ci": (float(reps.mean() - half), float(reps.mean() + half)), "heldout_sd": float(reps.std(ddof=1)) if R > 1 else np.nan,
+            "max_A_clean": clean, "max_A_random": rand, "heldout": held,
+            "heldout_ci": (min(hlo, held), max(hhi, held)), "heldout_sd": float(reps.std(ddof=1)) if R > 1 else np.nan,
             "n_repeats": R}
 
 
@@ -473,16 +549,23 @@ def study(data_dir, *, seed: int, min_model_coverage: float = 0.95, delta: float
         out["pred"] = {k: analysis.predictions(p.Y, n_mc=n_mc, rng=rngs[i]) for i, (k, p) in enumerate(pools.items())}
     g, mm = pools["GSM8K"], pools["MMLU-Pro"]
     subsets = resample.half_pool_subsets(g.m, half_subsets, rngs[2])
+    fam_subsets = family_subsets(g.families, half_subsets, rngs[12])
     out["half_subsets"] = subsets
-    out["half_point"] = float(resample.replicate_stats(g.Y, np.ones((1, g.n)), subsets=subsets, clayton=False,
-                                                       implied=False)["ratio_half"][0])
-    out["boot"] = {"GSM8K": resample.bootstrap_pool(g.Y, n_boot, int(ss[3].generate_state(1)[0]), subsets=subsets),
+    out["family_subsets"] = fam_subsets
+    point = resample.replicate_stats(g.Y, np.ones((1, g.n)), subsets=subsets, clayton=False, implied=False,
+                                     groups={"family": fam_subsets})
+    out["half_point"] = float(point["ratio_half"][0])
+    out["family_point"] = float(point["ratio_family"][0])
+    out["family_beta"] = float(np.mean([np.mean(g.Y[sub].sum(axis=0) == 0) for sub in fam_subsets]))
+    out["boot"] = {"GSM8K": resample.bootstrap_pool(g.Y, n_boot, int(ss[3].generate_state(1)[0]), subsets=subsets,
+                                                    groups={"family": fam_subsets}),
                    "MMLU-Pro": resample.bootstrap_pool(mm.Y, n_boot, int(ss[4].generate_state(1)[0]), implied=False)}
     out["full"] = full_sigma_bootstrap(g.Y, n_boot_full, int(ss[5].generate_state(1)[0]))
     out["share"] = {k: share_interval(out["cert"][k]["n_all_wrong"], p.n, out["cert"][k]["single_best_accuracy"], delta)
                     for k, p in pools.items()}
     out["fam"] = {k: family_gap(p.Y, p.families) for k, p in pools.items()}
     out["trip"] = {k: triplet_study(p.Y, rngs[6 + i]) for i, (k, p) in enumerate(pools.items())}
+    out["band"] = {k: matched_band_study(p.Y) for k, p in pools.items()}
     out["router"] = category_router(mm.Y, mm.categories, n_boot, int(ss[8].generate_state(1)[0]))
     out["cor2"] = {k: accuracy_correlation(p.Y) for k, p in pools.items()}
     # open-ended cascade on GSM8K: score = minus output length (longer answers are less sure)

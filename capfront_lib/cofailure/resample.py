@@ -154,14 +154,16 @@ def half_pool_subsets(m: int, reps: int, rng: np.random.Generator) -> np.ndarray
 
 
 def replicate_stats(A: np.ndarray, w: np.ndarray, *, subsets: np.ndarray | None = None, clayton: bool = True,
-                    implied: bool = True) -> dict[str, np.ndarray]:
+                    implied: bool = True, groups: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Co-failure statistics of the pool ``A`` (m x n, 0/1) under query weights ``w`` (B x n, summing to n per row).
 
     Returns arrays of length B: ``beta`` (all-wrong rate), ``a_sb`` (best accuracy), ``gain`` (oracle gain G),
     ``phibar``/``rbar`` (mean Pearson / tetrachoric over all pairs), ``beta_sf`` / ``beta_sf_pearson``
     (single factor at rbar / phibar, heterogeneous thresholds), ``beta_clayton`` (Clayton matched to the mean
     pairwise co-error), ``rho_eff`` (implied correlation) and, with ``subsets`` (S x k model indices), the
-    ratio of means at that size ``ratio_half``; plus ``ok`` (False where some model's error rate is 0 or 1).
+    ratio of means at that size ``ratio_half``; with ``groups`` ({name: S x k model indices}, equal size within a
+    group) the ratio of means ``ratio_<name>`` of each group; plus ``ok`` (False where some model's error rate is
+    0 or 1).
     """
     A = as_correctness(A)
     m, n = A.shape
@@ -213,24 +215,38 @@ def replicate_stats(A: np.ndarray, w: np.ndarray, *, subsets: np.ndarray | None 
         if ok.any():
             re[ok] = _implied_rho(t[ok], beta[ok])
         out["rho_eff"] = re
+    todo = dict(groups or {})
     if subsets is not None:
-        S = np.asarray(subsets, int)
-        k = S.shape[1]
-        pair_index = -np.ones((m, m), int)
-        pair_index[iu] = np.arange(len(iu[0]))
-        bk = np.empty((B, len(S)))
-        bs = np.full((B, len(S)), np.nan)
-        for s, sub in enumerate(S):
-            aw = (A[sub].sum(axis=0) == 0).astype(float)
-            bk[:, s] = w @ aw / n
-            su, sv = np.triu_indices(k, 1)
-            pid = pair_index[sub[su], sub[sv]]
-            rb = r[:, pid].mean(axis=1)
-            if ok.any():
-                bs[ok, s] = gh_beta_sf_batch(t[ok][:, sub], np.maximum(rb[ok], 0.0), nodes=160, exact_above=None)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["ratio_half"] = bk.mean(axis=1) / bs.mean(axis=1)
+        todo["half"] = subsets
+    for name, S in todo.items():
+        out[f"ratio_{name}"] = _subset_ratio_of_means(A, w, np.asarray(S, int), r, t, ok)
     return out
+
+
+def _subset_ratio_of_means(A: np.ndarray, w: np.ndarray, S: np.ndarray, r: np.ndarray, t: np.ndarray,
+                           ok: np.ndarray) -> np.ndarray:
+    """Ratio of means over the subsets ``S`` (rows of model indices, one size): mean all-wrong rate of the subsets
+    over the mean single-factor prediction, each subset calibrated on its own mean tetrachoric (reused pairwise
+    estimates ``r``, B x P) and thresholds ``t`` (B x m); one value per replicate (spec §2.9)."""
+    m, n = A.shape
+    B = w.shape[0]
+    iu = np.triu_indices(m, 1)
+    k = S.shape[1]
+    pair_index = -np.ones((m, m), int)
+    pair_index[iu] = np.arange(len(iu[0]))
+    bk = np.empty((B, len(S)))
+    bs = np.full((B, len(S)), np.nan)
+    su, sv = np.triu_indices(k, 1)
+    for s, sub in enumerate(S):
+        aw = (A[sub].sum(axis=0) == 0).astype(float)
+        bk[:, s] = w @ aw / n
+        lo, hi = np.minimum(sub[su], sub[sv]), np.maximum(sub[su], sub[sv])
+        pid = pair_index[lo, hi]
+        rb = r[:, pid].mean(axis=1)
+        if ok.any():
+            bs[ok, s] = gh_beta_sf_batch(t[ok][:, sub], np.maximum(rb[ok], 0.0), nodes=160, exact_above=None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return bk.mean(axis=1) / bs.mean(axis=1)
 
 
 def boot_chunk(item: dict) -> dict[str, np.ndarray]:
@@ -244,7 +260,7 @@ def boot_chunk(item: dict) -> dict[str, np.ndarray]:
     n = A.shape[1]
     w = rng.multinomial(n, np.full(n, 1.0 / n), size=int(item["n_rep"])).astype(float)
     return replicate_stats(A, w, subsets=item.get("subsets"), clayton=item.get("clayton", True),
-                           implied=item.get("implied", True))
+                           implied=item.get("implied", True), groups=item.get("groups"))
 
 
 @dataclass
@@ -278,7 +294,7 @@ def percentile_ci(x, level: float = 0.90) -> tuple[float, float]:
 
 
 def bootstrap_pool(Y, n_boot: int, seed: int, *, chunk: int = 100, subsets: np.ndarray | None = None,
-                   clayton: bool = True, implied: bool = True) -> BootDraws:
+                   clayton: bool = True, implied: bool = True, groups: dict[str, np.ndarray] | None = None) -> BootDraws:
     """Query bootstrap of :func:`replicate_stats` in seeded chunks through :func:`pmap` (Dask when configured)."""
     A = as_correctness(Y)
     n_boot = int(n_boot)
@@ -286,7 +302,7 @@ def bootstrap_pool(Y, n_boot: int, seed: int, *, chunk: int = 100, subsets: np.n
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     sizes = [min(chunk, n_boot - s) for s in range(0, n_boot, chunk)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
-    items = [{"A": A, "n_rep": k, "seed": ss, "subsets": subsets, "clayton": clayton, "implied": implied}
+    items = [{"A": A, "n_rep": k, "seed": ss, "subsets": subsets, "clayton": clayton, "implied": implied, "groups": groups}
              for k, ss in zip(sizes, seeds)]
     parts = pmap(boot_chunk, items, desc="bootstrap")
     keys = parts[0].keys()

@@ -21,14 +21,15 @@ from scipy import stats
 from scipy.special import ndtr, ndtri
 
 from capfront_lib.cofailure import theory
-from capfront_lib.cofailure.copula import beta_sf, beta_sf_gh, clayton_cdf, tetrachoric_from_p11
+from capfront_lib.cofailure.copula import beta_sf, beta_sf_gh, bvn_cdf, clayton_cdf, tetrachoric_from_p11
 from capfront_lib.cofailure.pool import certificate_bound, cp_interval
 from capfront_lib.core.resources import data_path
 
 __all__ = [
     "table", "PROP2_GRID", "prop2_check", "dichotomy", "prop3_exact", "prop3_extremes", "prop5_check", "prop6_check",
     "prop7_check", "prop9_check", "cor1_check", "cert_rev_check", "cp_printed_check", "t1_arith", "t2_arith", "t3_arith",
-    "regime_share", "audit_trace_check", "spend_check", "cascade_volume", "roster_check",
+    "regime_share", "audit_trace_check", "spend_check", "cascade_volume", "roster_check", "pearson_attenuation_check",
+    "lemma1_random", "prop8_auc_star_check",
 ]
 
 STEM = "co_failure_ceiling"
@@ -342,3 +343,137 @@ def roster_check(data_dir) -> dict:
                         "holds": bool(len(reg) == 18 and dates.min().strftime("%Y-%m") == "2024-03"
                                       and dates.max().strftime("%Y-%m") == "2026-02")}
     return out
+
+
+# ----------------------------------------------------------------------------------------- Pearson vs latent correlation
+
+
+def pearson_attenuation_check(n_grid: int = 25) -> dict:
+    """The Pearson coefficient of two error indicators never exceeds the latent (tetrachoric) correlation in size.
+
+    For a bivariate normal with correlation r dichotomised at thresholds (t_i, t_j), the indicators' Pearson
+    correlation is phi = (Phi2(t_i, t_j; r) - a_i a_j) / sqrt(a_i(1-a_i) a_j(1-a_j)), a_i = Phi(t_i). Gebelein's
+    maximal-correlation theorem gives |phi| <= |r| with the sign of r; v1 (Section 5, Proposition 7) relies on it
+    ("the Pearson coefficient of indicators biases rho downward"). Checked on a grid of error rates in
+    [0.01, 0.99]^2 and r in [-0.99, 0.99]. Because the tetrachoric r of a 2x2 table is by definition the r whose
+    dichotomised normal reproduces the table, the same inequality holds pair by pair on any data set: a data set
+    cannot contradict it, so the chapter checks it here, as mathematics.
+    """
+    a = np.linspace(0.01, 0.99, n_grid)
+    r = np.concatenate([np.linspace(-0.99, -0.01, n_grid), np.linspace(0.01, 0.99, n_grid)])
+    ai, aj, rr = np.meshgrid(a, a, r, indexing="ij")
+    p11 = bvn_cdf(ndtri(ai), ndtri(aj), rr)
+    phi = (p11 - ai * aj) / np.sqrt(ai * (1 - ai) * aj * (1 - aj))
+    worst = float(np.max(np.abs(phi) - np.abs(rr)))
+    same_sign = bool(np.all(np.sign(phi) == np.sign(rr)))
+    ratio = float(np.max(np.abs(phi) / np.abs(rr)))
+    return {"holds": bool(worst <= 1e-12 and same_sign), "max_excess": worst, "max_ratio": ratio,
+            "n_cases": int(phi.size)}
+
+
+# ----------------------------------------------------------------------------------------- Lemma 1
+
+
+def lemma1_random(rng: np.random.Generator, n_cases: int = 2000) -> dict:
+    """Lemma 1 on random quality matrices: V(pi) <= V_o for random routing policies, and G > 0 iff no model is
+    uniformly best pi-almost everywhere.
+
+    Each case draws m in 2..5 models, T in 2..7 types with a random prior (some types of zero weight, to exercise
+    "almost everywhere") and qualities q_i(t) in [0, 1]; in half of the cases one model is made uniformly best on
+    the support of the prior (and arbitrary off it). Both directions of the equivalence are exercised.
+    """
+    ok_env = ok_iff = True
+    n_dom = 0
+    worst_env = -np.inf
+    for c in range(int(n_cases)):
+        m, T = int(rng.integers(2, 6)), int(rng.integers(2, 8))
+        p = rng.dirichlet(np.ones(T))
+        p[rng.random(T) < 0.25] = 0.0
+        if p.sum() == 0:
+            p[rng.integers(T)] = 1.0
+        p /= p.sum()
+        q = rng.random((m, T))
+        if c % 2 == 0:
+            i = int(rng.integers(m))
+            sup = p > 0
+            q[i, sup] = q[:, sup].max(axis=0) + rng.choice([0.0, 0.01], size=int(sup.sum()))  # ties allowed
+        V_o = float(p @ q.max(axis=0))
+        G = V_o - float((q @ p).max())
+        sup = p > 0
+        dominant = bool(np.any(np.all(q[:, sup] >= q[:, sup].max(axis=0) - 1e-15, axis=1)))
+        n_dom += dominant
+        ok_iff &= (G > 1e-12) == (not dominant) and G >= -1e-12
+        pol = rng.dirichlet(np.ones(m), size=T).T           # m x T stochastic routing policy
+        v = float(p @ (pol * q).sum(axis=0))
+        worst_env = max(worst_env, v - V_o)
+        ok_env &= v <= V_o + 1e-12
+    return {"holds": bool(ok_env and ok_iff), "n_cases": int(n_cases), "n_dominant": int(n_dom),
+            "worst_envelope_gap": float(worst_env)}
+
+
+# ----------------------------------------------------------------------------------------- Proposition 8, AUC*
+
+
+def _cascade_binormal(a_L: float, a_H: float, d: float, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Escalation share gamma(tau) and accuracy Q(tau) of a cascade whose verifier score is N(d, 1) when L is right
+    and N(0, 1) when L is wrong (AUC = Phi(d / sqrt 2)); H is right with probability a_H independently of L and
+    of the score, i.e. a_H(tau) = a_H (no adverse selection on the deferred tail). Escalate iff score < tau:
+    Q = a_L - a_L Phi(tau - d) + a_H gamma (Prop. 8's Q = a_L + gamma [a_H(tau) - 1 + w])."""
+    c = a_L * ndtr(tau - d)
+    gam = c + (1 - a_L) * ndtr(tau)
+    return gam, a_L - c + a_H * gam
+
+
+def _min_escalation(a_L: float, a_H: float, d: float, q: float, tau: np.ndarray) -> float:
+    """Smallest escalation share whose cascade accuracy reaches the floor q (inf if none), on a fine tau grid refined
+    by bisection on the first crossing."""
+    gam, Q = _cascade_binormal(a_L, a_H, d, tau)
+    hit = np.flatnonzero(Q >= q)
+    if not hit.size:
+        return float("inf")
+    k = int(hit[0])
+    if k == 0:
+        return float(gam[0])
+    lo, hi = float(tau[k - 1]), float(tau[k])
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _cascade_binormal(a_L, a_H, d, np.array([mid]))[1][0] >= q:
+            hi = mid
+        else:
+            lo = mid
+    return float(_cascade_binormal(a_L, a_H, d, np.array([hi]))[0][0])
+
+
+def prop8_auc_star_check() -> dict:
+    """Prop. 8, last part: in a one-parameter family of verifiers ordered by AUC, the escalation share gamma(q) needed
+    to meet a quality floor q decreases in AUC, so there is a critical AUC* below which no threshold meets the floor
+    at lower dollars per correct than the strong model alone (when c_L / c_H < q / a_H).
+
+    Family: the binormal verifier of :func:`_cascade_binormal`, d in a grid (AUC from 0.51 to 0.98). Settings:
+    (a_L, a_H) in {(0.75, 0.92), (0.6, 0.9), (0.8, 0.95)}, floors q at 30%, 60% and 90% of the way from a_L to a_H,
+    price ratios c_L / c_H in {0.02, 0.1, 0.3} below q / a_H. Checks: gamma(q) strictly decreasing in AUC; the set of
+    AUCs that beat H alone on dollars per correct is an up-set with an interior threshold AUC*; and a perfect
+    verifier needs gamma = (q - a_L) / a_H (at most 1 - a_L/a_H at q = a_H), independent of price.
+    """
+    tau = np.linspace(-9.0, 12.0, 6001)
+    ds = np.linspace(0.04, 2.9, 40)
+    aucs = ndtr(ds / np.sqrt(2))
+    ok = True
+    stars = []
+    for a_L, a_H in ((0.75, 0.92), (0.6, 0.9), (0.8, 0.95)):
+        for frac in (0.3, 0.6, 0.9):
+            q = a_L + frac * (a_H - a_L)
+            g = np.array([_min_escalation(a_L, a_H, d, q, tau) for d in ds])
+            ok &= bool(np.all(np.isfinite(g)) and np.all(np.diff(g) < 0))
+            g_perfect = (q - a_L) / a_H  # escalate exactly L's errors first: each escalation gains a_H
+            ok &= bool(g[-1] > g_perfect - 1e-9)
+            for ratio in (0.02, 0.1, 0.3):
+                if not ratio < q / a_H:
+                    continue
+                beats = (ratio + g) / q < 1.0 / a_H          # dollars per correct in units of c_H
+                if beats.any():
+                    first = int(np.argmax(beats))
+                    ok &= bool(beats[first:].all())           # an up-set in AUC: a threshold AUC*
+                    if first > 0:
+                        stars.append(float(aucs[first]))
+    return {"holds": bool(ok), "auc_star_examples": stars, "n_interior": len(stars)}
