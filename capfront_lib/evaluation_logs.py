@@ -128,6 +128,20 @@ def _matrix(log: EvalLog, generation: int = 0, *, complete: bool = True) -> np.n
     return y
 
 
+def log_head(log: EvalLog, n: int = 8) -> pd.DataFrame:
+    """The first ``n`` rows of the log in long form, costs shown per 1,000 answers (readable digits)."""
+    head = log.to_long().head(n)
+    if "cost_usd" in head:
+        head = head.assign(cost_usd=head["cost_usd"] * 1000).rename(columns={"cost_usd": "cost (USD per 1,000)"})
+    return head
+
+
+def unique_share(log: EvalLog) -> pd.DataFrame:
+    """:func:`oracle_routing_share` as a table, largest first."""
+    share = oracle_routing_share(log).sort_values(ascending=False)
+    return share.rename_axis("model").rename("only this model is right").to_frame()
+
+
 def model_summary(log: EvalLog) -> pd.DataFrame:
     """Per-model accuracy (over all generations), answered cells and mean cost/latency when logged,
     sorted by accuracy (best first)."""
@@ -338,6 +352,12 @@ def pool_figure(curve: pd.DataFrame):
     return fig
 
 
+def _integer_ticks(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def dominated_models(summary: pd.DataFrame) -> list[str]:
     """Models for which another model is at least as accurate and at most as costly, one of them strictly."""
     if "mean_cost_usd" not in summary:
@@ -348,15 +368,16 @@ def dominated_models(summary: pd.DataFrame) -> list[str]:
     return [str(m) for m, d in zip(summary.index, dom) if d]
 
 
-def explorer_gaps(seed: int = 0, specialisations: tuple[float, ...] = (0.0, 0.8, 1.6, 2.4)) -> dict[float, float]:
-    """Routing headroom (oracle minus single best, full pool of 8) of the explorer grid's simulated logs."""
+def explorer_numbers(seed: int = 0, specialisations: tuple[float, ...] = (0.0, 0.8, 1.6, 2.4)) -> pd.DataFrame:
+    """Oracle, single best and headroom of the full pool of 8 for the explorer grid's simulated logs."""
     from capfront_lib.core.demo import demo_log
 
-    out = {}
+    rows = []
     for s in specialisations:
         c = pool_curve(demo_log(1500, 8, seed=seed, specialisation=s))
-        out[s] = float(c["oracle"].iloc[-1] - c["single_best"].iloc[-1])
-    return out
+        o, b = float(c["oracle"].iloc[-1]), float(c["single_best"].iloc[-1])
+        rows.append({"specialisation": s, "oracle": o, "single_best": b, "headroom": o - b})
+    return pd.DataFrame(rows)
 
 
 def plot_pool_curve(ax, curve: pd.DataFrame, title: str = "") -> None:
@@ -367,6 +388,7 @@ def plot_pool_curve(ax, curve: pd.DataFrame, title: str = "") -> None:
     ax.set_xlabel("pool size k (most accurate first)")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
+    _integer_ticks(ax)
     if title:
         ax.set_title(title)
     ax.legend(loc="lower right")
@@ -446,7 +468,7 @@ def plot_cost_frontier(M: mt.Matrix, fm: Mapping[str, Any]):
     ax.set_xscale("log")
     ax.set_xlabel("mean cost (USD per 1,000 queries, log scale)")
     ax.set_ylabel("accuracy")
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -455,7 +477,7 @@ def plot_pgr_curves(curves: Mapping[str, pd.DataFrame], names: Mapping[str, str]
     """PGR against the share of calls to the strong model for each router, with the random diagonal."""
     import matplotlib.pyplot as plt
 
-    names = dict(names or {})
+    names = {**mt.ROUTER_NAMES, **dict(names or {})}
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", label="random router (APGR ½)")
     for key, curve in curves.items():

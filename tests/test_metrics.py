@@ -417,3 +417,6 @@ def test_field_metrics_without_costs_are_null_not_nan():
     assert fm["pair_routers"]["noise"]["aiq"] is None and "NaN" not in text
     table = mt.metrics_table(fm)
     assert list(table.columns) == ["metric", "value", "meaning"] and table["metric"].is_unique
+    pairs = mt.pair_table(fm)
+    assert pairs["router"].tolist() == ["oracle order (ceiling)", "noise", "random"]
+    assert pairs.loc[pairs["router"] == "random", ["APGR", "CPT(50 %)", "CPT(80 %)"]].to_numpy().tolist() == [[0.5, 0.5, 0.8]]

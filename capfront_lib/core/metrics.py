@@ -618,7 +618,7 @@ def field_metrics(M: Matrix, *, pair: tuple[str, str] | None = None,
 
 
 def metrics_table(fm: Mapping[str, Any]) -> pd.DataFrame:
-    """The headline rows of :func:`field_metrics` as a (metric, value, what it is) table for a page."""
+    """The pool-level rows of :func:`field_metrics` as a (metric, value, what it is) table for a page."""
     rows = [
         ("single best model", fm["single_best"], "most accurate model"),
         ("single best accuracy", fm["single_best_accuracy"], "share of queries it gets right"),
@@ -632,12 +632,21 @@ def metrics_table(fm: Mapping[str, Any]) -> pd.DataFrame:
         ("random router at the oracle's cost", fm["random_at_oracle_cost"], "best random mix of models at that cost"),
         ("AIQ of the Zero router", fm["aiq_zero_router"], "area under the models' hull / cost range"),
     ]
-    for name, r in fm.get("pair_routers", {}).items():
-        what = {"oracle": "oracle-ordered router (ceiling)", "random": "random router", "cascade": f"{name} cascade"}
-        tag = f"{what.get(r.get('kind'), f'{name} router')}, {fm['pair_weak']} → {fm['pair_strong']}"
-        rows.append((f"APGR, {tag}", r["apgr"], "∫ PGR d(strong share)"))
-        for p in CPT_LEVELS:
-            k = f"cpt_{int(round(p * 100))}"
-            rows.append((f"CPT({int(round(p * 100))}%), {tag}", r[k], f"strong-call share to recover {int(round(p * 100))}% of the gap"))
-        rows.append((f"AIQ, {tag}", r.get("aiq"), "area under its cost–accuracy hull / the pool's cost range"))
     return pd.DataFrame(rows, columns=["metric", "value", "meaning"])
+
+
+ROUTER_NAMES = {"oracle": "oracle order (ceiling)", "random": "random", "category": "category router (cross-fitted)",
+                "confidence": "weak model's confidence (cascade)"}
+
+
+def pair_table(fm: Mapping[str, Any]) -> pd.DataFrame:
+    """The RouteLLM/RouterBench metrics of every pair router of :func:`field_metrics`, one row per router."""
+    rows = []
+    for name, r in fm.get("pair_routers", {}).items():
+        row = {"router": ROUTER_NAMES.get(name, name), "APGR": r["apgr"]}
+        for p in CPT_LEVELS:
+            row[f"CPT({int(round(p * 100))} %)"] = r[f"cpt_{int(round(p * 100))}"]
+        row["AIQ"] = r.get("aiq")
+        rows.append(row)
+    cols = ["router", "APGR"] + [f"CPT({int(round(p * 100))} %)" for p in CPT_LEVELS] + ["AIQ"]
+    return pd.DataFrame(rows, columns=cols)
