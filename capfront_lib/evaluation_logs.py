@@ -299,22 +299,44 @@ def public_logs(root: Path | None) -> dict[str, tuple[EvalLog, str]]:
 
 
 def public_summary(name: str, log: EvalLog, label: str, fm: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of the public-data table."""
+    """One column of the public-data table (metric -> value, numbers as raw values)."""
     pr = fm["pair_routers"]
     return {
         "data": label,
-        "queries": log.n_queries,
-        "dropped queries": log.missing.n_dropped,
+        "queries every model answered": log.n_queries,
+        "queries left out": log.missing.n_dropped,
         "models": log.n_models,
         "single best": fm["single_best"],
         "its accuracy": fm["single_best_accuracy"],
         "oracle": fm["oracle_accuracy"],
         "Gap@Oracle": fm["gap_at_oracle"],
-        "random (uniform)": fm["random_uniform_accuracy"],
+        "random router (uniform)": fm["random_uniform_accuracy"],
         "pair (weak → strong)": f"{fm['pair_weak']} → {fm['pair_strong']}",
         "APGR, category router": pr.get("category", {}).get("apgr"),
         "APGR, oracle order": pr["oracle"]["apgr"],
     }
+
+
+PUBLIC_NAMES = {"mmlu_pro": "MMLU-Pro", "gsm8k": "GSM8K (ZeroEval)"}
+
+
+def public_table(rows: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The public-data summaries side by side (one column per matrix), every cell as display text."""
+    from capfront_lib.core import fmt
+
+    def cell(v: Any) -> Any:
+        if v is None:
+            return None
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return fmt.number(int(v))
+        if isinstance(v, (float, np.floating)):
+            return fmt.number(float(v), 3)
+        return str(v)
+
+    cols = {PUBLIC_NAMES.get(k, k): {m: cell(v) for m, v in r.items() if m != "data"} for k, r in rows.items()}
+    df = pd.DataFrame(cols)
+    df.index.name = "metric"
+    return df
 
 
 # ---------------------------------------------------------------------------------------------

@@ -452,7 +452,7 @@ def summary_markdown(report: Mapping[str, Any], run: Mapping[str, Any] | None, t
                      "the chapter *Evaluation logs*." + pair)
         why = "undefined for this log: it has no cost column"
         parts += ["", _table(mt.metrics_table(fm), missing=why, caption=f"Field metrics of the pool ({label})"),
-                  "", _table(mt.pair_table(fm), missing=why,
+                  "", _table(mt.pair_table(fm), missing=why, percent=["CPT(50 %)", "CPT(80 %)"],
                              caption=f"RouteLLM and RouterBench metrics of the pair's routers ({label})")]
     parts += ["", "## The co-failure certificate", ""]
     cert = report["certificate"]

@@ -618,13 +618,18 @@ def field_metrics(M: Matrix, *, pair: tuple[str, str] | None = None,
 
 
 def metrics_table(fm: Mapping[str, Any]) -> pd.DataFrame:
-    """The pool-level rows of :func:`field_metrics` as a (metric, value, what it is) table for a page."""
+    """The pool-level rows of :func:`field_metrics` as a (metric, value, what it is) table for a page
+    (costs per 1,000 queries, which reads better than fractions of a cent)."""
+
+    def k(x: Any) -> Any:
+        return None if x is None else 1000.0 * x
+
     rows = [
         ("single best model", fm["single_best"], "most accurate model"),
         ("single best accuracy", fm["single_best_accuracy"], "share of queries it gets right"),
-        ("single best cost (USD/query)", fm["single_best_cost"], "its mean cost per query"),
+        ("single best cost (USD per 1,000 queries)", k(fm["single_best_cost"]), "its mean cost"),
         ("oracle accuracy", fm["oracle_accuracy"], "cheapest correct model per query (= 1 − β)"),
-        ("oracle cost (USD/query)", fm["oracle_cost"], "mean cost of the oracle's choices"),
+        ("oracle cost (USD per 1,000 queries)", k(fm["oracle_cost"]), "mean cost of the oracle's choices"),
         ("Gap@Oracle (points)", fm["gap_at_oracle"], "oracle − single best accuracy"),
         ("Gap@Oracle (relative)", fm["gap_at_oracle_relative"], "(oracle − single best) / oracle"),
         ("random router accuracy", fm["random_uniform_accuracy"], "uniform over models (expectation)"),
