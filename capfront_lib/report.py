@@ -551,12 +551,13 @@ def build_book(out: Path, report: Mapping[str, Any], run: Mapping[str, Any] | No
     (src / "chapters").mkdir(parents=True)
     titles = {}
     ran = [s for s, c in report["chapters"].items() if c["status"] in ("ran", "cached")]
-    for stem in ran:
-        shutil.copyfile(out / "chapters" / stem / f"{stem}.ipynb", src / "chapters" / f"{stem}.ipynb")
+    for stem in report["chapters"]:
         try:
-            titles[stem] = runner.chapter(stem, root).title
+            titles[stem] = runner.chapter(stem, root).title or stem
         except runner.RunnerError:
             titles[stem] = stem
+    for stem in ran:
+        shutil.copyfile(out / "chapters" / stem / f"{stem}.ipynb", src / "chapters" / f"{stem}.ipynb")
     (src / "index.md").write_text(summary_markdown(report, run, titles))
     shutil.copyfile(root / "book" / "references.bib", src / "references.bib")
     (src / "references.md").write_text("# References\n\n```{bibliography}\n:all:\n```\n")
@@ -565,7 +566,8 @@ def build_book(out: Path, report: Mapping[str, Any], run: Mapping[str, Any] | No
     if css.exists():
         shutil.copyfile(css, src / "_static" / "capfront.css")
     # long file names in titles and cells must wrap on a phone screen
-    (src / "_static" / "report.css").write_text("h1, h2, p, td, th, caption { overflow-wrap: anywhere; }\n")
+    (src / "_static" / "report.css").write_text("h1, h2, p, caption { overflow-wrap: anywhere; }\n"
+                                                "td, th { overflow-wrap: break-word; }\n")
     (src / "_config.yml").write_text(BOOK_CONFIG.format(title=f"Report on {report['input_label']}".replace('"', "'")))
     toc = ["format: jb-book", "root: index", "chapters:"] + [f"  - file: chapters/{s}" for s in ran] + ["  - file: references"]
     (src / "_toc.yml").write_text("\n".join(toc) + "\n")
