@@ -108,7 +108,7 @@ REQUIREMENTS: dict[str, tuple[Need, ...]] = {
     "evaluation_logs": (),
     "oracle_debiasing": (Need(lambda f: f.n_models >= 2, "needs a pool of at least 2 models"),),
     "co_failure_ceiling": (
-        Need(lambda f: f.n_models >= 3, "needs at least 3 models"),
+        Need(lambda f: f.n_models >= 5, "needs at least 5 models (its study of pool subsets draws subsets of 5 or more)"),
         Need(lambda f: f.n_generations == 1, "needs one generation per (query, model)"),
         Need(lambda f: f.n_complete >= 10, "needs at least 10 queries answered by every model"),
     ),
