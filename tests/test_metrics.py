@@ -401,7 +401,7 @@ def test_matrix_from_log_and_field_metrics_against_pandas():
     assert fm["oracle_cost"] == pytest.approx(oc)
     assert fm["gap_at_oracle"] == pytest.approx(acc - wide.mean().max())
     assert fm["random_uniform_accuracy"] == pytest.approx(wide.mean().mean())
-    assert fm["random_at_single_best_cost"] == pytest.approx(best_mixture(cost.mean().to_numpy(), wide.mean().to_numpy(), fm["single_best_cost"]))
+    assert fm["random_at_oracle_cost"] == pytest.approx(best_mixture(cost.mean().to_numpy(), wide.mean().to_numpy(), fm["oracle_cost"]))
     assert set(fm["pair_routers"]) == {"oracle", "random"} and fm["pair_routers"]["random"]["apgr"] == 0.5
     with_costs = mt.matrix_from_log(log, costs={m: 1.0 for m in log.models})
     assert mt.oracle(with_costs).mean_cost == 1.0

@@ -582,7 +582,6 @@ def field_metrics(M: Matrix, *, pair: tuple[str, str] | None = None,
         "gap_at_oracle_relative": gap["relative"],
         "random_uniform_accuracy": uni["accuracy"],
         "random_uniform_cost": uni["mean_cost"],
-        "random_at_single_best_cost": random_router_at_cost(M, sb["mean_cost"]) if mc is not None else None,
         "random_at_oracle_cost": random_router_at_cost(M, orc.mean_cost) if mc is not None else None,
         "oracle_cost_saving_vs_single_best": (1.0 - orc.mean_cost / sb["mean_cost"]) if mc is not None and sb["mean_cost"] > 0 else None,
     }
@@ -633,7 +632,6 @@ def metrics_table(fm: Mapping[str, Any]) -> pd.DataFrame:
         ("Gap@Oracle (points)", fm["gap_at_oracle"], "oracle − single best accuracy"),
         ("Gap@Oracle (relative)", fm["gap_at_oracle_relative"], "(oracle − single best) / oracle"),
         ("random router accuracy", fm["random_uniform_accuracy"], "uniform over models (expectation)"),
-        ("random router at the single best's cost", fm["random_at_single_best_cost"], "best random mix of models at that cost"),
         ("random router at the oracle's cost", fm["random_at_oracle_cost"], "best random mix of models at that cost"),
         ("AIQ of the Zero router", fm["aiq_zero_router"], "area under the models' hull / cost range"),
     ]
