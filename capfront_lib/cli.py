@@ -13,6 +13,7 @@ from capfront_lib import runner
 # ``func`` on its parser (``parser.set_defaults(func=handler)``); the handler returns an exit code.
 CHAPTER_COMMANDS: tuple[str, ...] = (
     "capfront_lib.cofailure.cli",
+    "capfront_lib.report",
 )
 
 
