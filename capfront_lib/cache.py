@@ -91,11 +91,16 @@ def library_version() -> str:
 
 
 def environment_digest() -> str:
-    """SHA-256 of the Python version and the installed distributions (name and version)."""
+    """SHA-256 of the Python version and the distributions installed in site-packages (name and version);
+    independent of the current folder and of ``sys.path`` additions (pytest, ``python -m``)."""
+    import site
+    import sysconfig
+
+    folders = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()}
     names: set[str] = set()
-    for entry in sys.path:  # the folder names of installed distributions carry name and version
+    for entry in sorted(folders):  # the folder names of installed distributions carry name and version
         try:
-            names.update(n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info")))
+            names.update(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info")))
         except OSError:
             continue
     text = sys.version + "\n" + "\n".join(sorted(names))

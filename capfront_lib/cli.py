@@ -120,8 +120,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     except runner.RunnerError as err:
         return _fail("sweep", err)
     if res.failed:
-        for folder, error in res.failed.items():
-            print(f"capfront sweep: point {folder} failed: {error.splitlines()[0] if error else ''}", file=sys.stderr)
+        print(f"capfront sweep: {len(res.failed)} point{'s' if len(res.failed) > 1 else ''} failed; the errors are in "
+              f"{runner._display(res.summary_path)} and in each point's point.json", file=sys.stderr)
         if res.stopped:
             print("capfront sweep: stopped at the first failure (--fail-fast)", file=sys.stderr)
         return 1

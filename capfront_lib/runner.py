@@ -182,7 +182,7 @@ def chapter(stem: str, root: Path | None = None) -> Chapter:
     root = root or repo_root()
     path = root / "notebooks" / f"{stem}.md"
     if not path.exists():
-        known = discover(root) + list(PAGES)
+        known = discover(root) + [p for p in PAGES if (root / "notebooks" / f"{p}.md").exists()]
         raise UsageError(f"unknown chapter {stem!r}; chapters are {known}")
     nb = _read_source(path)
     params = parameters_from_notebook(nb, str(path))
@@ -377,9 +377,9 @@ def _display(p: Path | str) -> str:
 class Digests:
     """Library and environment digests, computed once per command."""
 
-    library: str = field(default_factory=cache.library_digest)
-    environment: str = field(default_factory=cache.environment_digest)
-    version: str = field(default_factory=cache.library_version)
+    library: str = field(default_factory=lambda: cache.library_digest())
+    environment: str = field(default_factory=lambda: cache.environment_digest())
+    version: str = field(default_factory=lambda: cache.library_version())
 
 
 def _public_data_dir() -> Path | None:

@@ -303,7 +303,7 @@ def execute_sweep(
                 result.ran += 1
                 return True
             result.failed[point.folder] = str(outcome.get("error", "failed"))
-            bar.write(f"[capfront] point {point.folder} failed: {str(outcome.get('error', '')).splitlines()[0] if outcome.get('error') else ''}", file=sys.stderr)
+            bar.write(f"capfront sweep: point {point.folder} failed: {error_line(outcome.get('error'))}", file=sys.stderr)
             return not fail_fast
 
         try:
@@ -313,6 +313,12 @@ def execute_sweep(
     result.summary_path = write_summary(plan)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def error_line(error: Any) -> str:
+    """The line of an error that says what went wrong (the exception, the last line of a cell failure)."""
+    lines = [ln for ln in str(error or "failed").splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else "failed"
 
 
 def _write_sweep_json(plan: SweepPlan) -> None:
