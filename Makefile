@@ -25,4 +25,4 @@ test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 clean:
-	rm -rf _build book/chapters book/claims_ledger.ipynb results test-artifacts
+	rm -rf _build book/chapters book/claims_ledger.ipynb book/sweeps.ipynb results test-artifacts

@@ -4,7 +4,8 @@ Two halves:
 
 **In the kernel** (a hidden first cell that the runner adds and removes again): :func:`start_run` sets the
 run's environment (profile, Dask scheduler, batch mode) and installs an audit hook that records every file
-opened for reading under the watched folders (public data, ``data/``, ``results/``, ``sweeps/``);
+opened for reading under the watched folders (public data, ``data/``, ``results/``, ``sweeps/``), plus the
+paths given to pandas/pyarrow readers that open files in C++ (parquet, feather, orc);
 :func:`finish_run` (a hidden last cell) writes that list. The runner turns it into the cache's record of
 the files the run depended on and into the "public data" part of the provenance line.
 
@@ -62,6 +63,44 @@ def _audit(event: str, args: tuple) -> None:
         return
 
 
+def _note(raw: Any) -> None:
+    """Record a path given to a reader that opens files outside Python (pyarrow's file system)."""
+    try:
+        path = os.path.abspath(os.fsdecode(os.fspath(raw)))
+    except TypeError:  # a file object or a buffer: its open() was audited already
+        return
+    if _under(path, _STATE["roots"]) and not _under(path, _STATE["exclude"]):
+        _STATE["reads"].add(path)
+
+
+def _wrap_native_readers() -> None:
+    """``pandas.read_parquet`` / ``read_feather`` / ``read_orc`` and ``pyarrow.parquet.read_table`` open
+    files in C++, which the audit hook does not see: wrap them so that their paths are recorded too."""
+    import functools
+    import importlib
+
+    for module, names in (("pandas", ("read_parquet", "read_feather", "read_orc")), ("pyarrow.parquet", ("read_table",))):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        for name in names:
+            fn = getattr(mod, name, None)
+            if fn is None or getattr(fn, "_capfront_recorded", False):
+                continue
+
+            def make(orig):
+                @functools.wraps(orig)
+                def reader(path, *args, **kwargs):
+                    _note(path)
+                    return orig(path, *args, **kwargs)
+
+                reader._capfront_recorded = True  # type: ignore[attr-defined]
+                return reader
+
+            setattr(mod, name, make(fn))
+
+
 def start_run(config: Mapping[str, Any]) -> None:
     """First (hidden) cell of every run: environment of the run and the read recorder.
 
@@ -85,6 +124,7 @@ def start_run(config: Mapping[str, Any]) -> None:
     _STATE["dirs"].clear()
     if not _STATE["installed"]:
         sys.addaudithook(_audit)
+        _wrap_native_readers()
         _STATE["installed"] = True
 
 

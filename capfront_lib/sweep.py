@@ -421,9 +421,11 @@ def band_over_seeds(df: Any, key: str, x: str, level: float = 0.95) -> Any:
 
 
 def plot_sweep(df: Any, key: str, x: str | None = None, by: str | None = None, *, ax: Any = None,
-               data_label: str | None = None, level: float = 0.95) -> Any:
+               data_label: str | None = None, level: float = 0.95, title: str | None = None,
+               xlabel: str | None = None, ylabel: str | None = None, logx: bool | None = None) -> Any:
     """Draw ``key`` against the swept parameter ``x``: one dot per point (seed), the mean over seeds and
-    its ``level`` t interval as a band; one line per value of ``by`` when a second parameter was swept."""
+    its ``level`` t interval as a band; one line per value of ``by`` when a second parameter was swept.
+    ``logx`` (default: when the positive x values span a factor of 8 or more) puts x on a log2 axis."""
     import matplotlib.pyplot as plt
     import pandas as pd
 
@@ -450,12 +452,21 @@ def plot_sweep(df: Any, key: str, x: str | None = None, by: str | None = None, *
         ax.scatter(px, pd.to_numeric(g[key], errors="coerce"), s=12, color=line.get_color(), alpha=0.6, zorder=3)
     if categorical:
         ax.set_xticks(range(len(cats)), [str(c) for c in cats])
-    ax.set_xlabel(x)
-    ax.set_ylabel(key)
+    else:
+        xv = sorted(float(v) for v in done[x].unique())
+        if logx is None:
+            logx = len(xv) > 2 and xv[0] > 0 and xv[-1] / xv[0] >= 8
+        if logx:
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(xv, [f"{v:g}" for v in xv])
+            ax.minorticks_off()
+    ax.set_xlabel(xlabel or x)
+    ax.set_ylabel(ylabel or key)
     n_seeds = int(done.groupby([x] if by is None else [x, by])[key].count().min()) if len(done) else 0
-    title = f"{key} against {x}: mean over {n_seeds} seeds, band {int(level * 100)}% interval of the mean"
-    if data_label:
-        title += f"\n[{data_label}]"
+    if title is None:
+        title = f"{ylabel or key} against {xlabel or x}\nmean of {n_seeds} seeds, band: {int(level * 100)}% interval of the mean"
+        if data_label:
+            title += f" [{data_label}]"
     ax.set_title(title, fontsize=10)
     if by is not None:
         ax.legend()

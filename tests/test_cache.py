@@ -60,7 +60,9 @@ def chapter_md(stem: str, counter: Path, extra: str = "") -> str:
 ALPHA_READS = (
     'R["table"] = Path("data/alpha/table.csv").read_text()\n'
     '        R["public"] = (data_dir() / "pub" / "scores.csv").read_text() if data_dir() else None\n'
-    '        R["input"] = Path(in_path).read_text() if in_path else None'
+    '        R["input"] = Path(in_path).read_text() if in_path else None\n'
+    '        import pandas as pd\n'
+    '        R["parquet_rows"] = len(pd.read_parquet(data_dir() / "pub" / "t.parquet")) if data_dir() else None'
 )
 
 
@@ -81,6 +83,9 @@ def book(tmp_path, monkeypatch):
     pub = tmp_path / "public"
     (pub / "pub").mkdir(parents=True)
     (pub / "pub" / "scores.csv").write_text("id,m1\nq1,1\n")
+    import pandas as pd
+
+    pd.DataFrame({"id": ["q1", "q2"], "m1": [1, 0]}).to_parquet(pub / "pub" / "t.parquet")
     monkeypatch.setenv("CAPFRONT_ROOT", str(root))
     monkeypatch.setenv("CAPFRONT_DATA_DIR", str(pub))
     monkeypatch.delenv(cache.CACHE_ENV, raising=False)
@@ -173,8 +178,10 @@ def test_cache_entry_records_reads_with_size_and_sha256(book):
     assert reads["data:pub/scores.csv"] == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     table = (root / "data" / "alpha" / "table.csv").read_bytes()
     assert reads["root:data/alpha/table.csv"]["sha256"] == hashlib.sha256(table).hexdigest()
+    pq = (book["pub"] / "pub" / "t.parquet").read_bytes()  # read by pyarrow in C++: recorded through the wrapper
+    assert reads["data:pub/t.parquet"] == {"size": len(pq), "sha256": hashlib.sha256(pq).hexdigest()}
     prov = json.loads((root / "results" / "alpha" / "provenance.json").read_text())
-    assert prov["public_data"] == {"status": "used", "files": ["pub/scores.csv"]}
+    assert prov["public_data"] == {"status": "used", "files": ["pub/scores.csv", "pub/t.parquet"]}
 
 
 def test_fingerprints_and_validity_without_a_kernel(tmp_path):
