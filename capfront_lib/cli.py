@@ -106,7 +106,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 return made[0]
 
             try:
-                res = sweep.execute_sweep(plan, executor, fail_fast=args.fail_fast, remote=bool(args.scheduler))
+                res = sweep.execute_sweep(plan, executor, fail_fast=args.fail_fast, remote=bool(args.scheduler), force=args.force)
             except KeyboardInterrupt:
                 from capfront_lib import execute
 
@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default sweeps/<name>)")
     p.add_argument("--plot", action="append", metavar="KEY", help="draw KEY of results.json against the swept parameter (repeatable)")
     p.add_argument("--fail-fast", action="store_true", help="stop at the first failing point")
+    p.add_argument("--force", action="store_true", help="run every point again, even those already finished")
     p.set_defaults(func=_cmd_sweep)
 
     for module in CHAPTER_COMMANDS:

@@ -713,7 +713,7 @@ def build_book(
                 from capfront_lib import sweep as sweep_mod
 
                 sweep_ok = sweep_mod.run_book_sweeps(root, executor, chapters=None if chapters is None else wanted,
-                                                     errors=errors, runs=runs, digests=digests)
+                                                     errors=errors, runs=runs, digests=digests, force=force)
             if not errors:
                 for page in PAGES:
                     if not (root / "notebooks" / f"{page}.md").exists():

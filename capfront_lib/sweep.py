@@ -274,14 +274,16 @@ def execute_sweep(
     fail_fast: bool = False,
     progress: bool | None = None,
     remote: bool = False,
+    force: bool = False,
 ) -> SweepResult:
-    """Run the points not finished yet on ``executor()`` (created only when something must run)."""
+    """Run the points not finished yet (all of them with ``force``) on ``executor()``, which is created
+    only when something must run."""
     from capfront_lib.cluster import run_all
 
     t0 = time.perf_counter()
     runner.check_output_dir(plan.out_dir, "the sweep")
     _write_sweep_json(plan)
-    todo = [p for p in plan.points if not is_done(plan, p)]
+    todo = [p for p in plan.points if force or not is_done(plan, p)]
     result = SweepResult(plan, skipped=len(plan.points) - len(todo))
     if todo:
         from tqdm.auto import tqdm
@@ -516,7 +518,7 @@ def book_sweep_plan(root: Path, spec: Mapping[str, Any]) -> SweepPlan:
 
 
 def run_book_sweeps(root: Path, executor: Callable[[], Any], *, chapters: Iterable[str] | None, errors: dict[str, str],
-                    runs: list[dict[str, Any]], digests: Any = None) -> bool:
+                    runs: list[dict[str, Any]], digests: Any = None, force: bool = False) -> bool:
     """Run (or find finished) the sweeps the book's Sweeps page shows. A full build always brings them up to
     date (finished points are skipped); a ``--chapter`` build only when the swept chapter is among its
     chapters or the sweep has no summary yet. Returns False when a point failed (error recorded)."""
@@ -530,7 +532,7 @@ def run_book_sweeps(root: Path, executor: Callable[[], Any], *, chapters: Iterab
             continue
         try:
             plan = book_sweep_plan(root, spec)
-            res = execute_sweep(plan, executor, progress=False)
+            res = execute_sweep(plan, executor, progress=False, force=force)
         except UsageError as err:
             errors[f"sweep {spec['name']}"] = str(err)
             ok = False
