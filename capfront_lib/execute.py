@@ -141,6 +141,10 @@ def execute(spec: Mapping[str, Any], workdir: str | os.PathLike[str]) -> dict[st
 
     stem = spec["stem"]
     root = Path(spec["root"])
+    if not (root / "notebooks").is_dir():  # a worker of a remote Dask scheduler: its own installed copy
+        from capfront_lib.core.resources import project_root
+
+        root = project_root()
     work = Path(workdir)
     results = work / "results"
     results.mkdir(parents=True, exist_ok=True)
