@@ -216,10 +216,25 @@ def reads_still_valid(reads: Mapping[str, Any], *, root: Path, data_dir: Path | 
 # the store
 
 
+def is_installed_copy(root: Path) -> bool:
+    """True when ``root`` is the copy of data/ and notebooks/ inside an installed package (not a checkout)."""
+    try:
+        Path(root).resolve().relative_to(library_dir())
+        return True
+    except ValueError:
+        return False
+
+
 def cache_root(root: Path) -> Path | None:
-    """``CAPFRONT_CACHE_DIR`` or ``<root>/_build/cache``; None when that folder cannot be written."""
+    """``CAPFRONT_CACHE_DIR``, else ``<root>/_build/cache`` in a checkout or ``~/.cache/capfront`` for an
+    installed package; None when that folder cannot be written."""
     env = os.environ.get(CACHE_ENV, "")
-    base = Path(env).expanduser() if env else Path(root) / "_build" / "cache"
+    if env:
+        base = Path(env).expanduser()
+    elif is_installed_copy(root):
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "capfront"
+    else:
+        base = Path(root) / "_build" / "cache"
     probe = base
     while not probe.exists():
         probe = probe.parent

@@ -530,7 +530,9 @@ def run_chapter(
     resolved = resolve(ch, overrides, profile)
     if resolved.results_dir is not None and results_dir is not None and Path(results_dir).resolve() != resolved.results_dir.resolve():
         raise UsageError(f"results_dir given twice: -p results_dir {resolved.results_dir} and --results-dir {results_dir}")
-    res_dir = Path(results_dir) if results_dir else (resolved.results_dir or root / "results" / stem)
+    # default: results/<chapter> of the checkout; of the current folder for an installed package
+    results_root = Path.cwd() if cache.is_installed_copy(root) else root
+    res_dir = Path(results_dir) if results_dir else (resolved.results_dir or results_root / "results" / stem)
     res_dir = check_output_dir(res_dir, "results").resolve()
     out = check_output_file(Path(output) if output else res_dir / f"{stem}.ipynb", "the executed notebook")
     failed_path = out.with_name(f"{out.stem}.failed.ipynb")
