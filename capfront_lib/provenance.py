@@ -236,8 +236,10 @@ def show_value(v: Any, scrub: Scrubber | None = None, max_items: int = 8) -> str
     return scrub.text(text) if scrub else text
 
 
-def _code(text: str) -> str:
-    text = text.replace("|", "\\|")
+def _code(text: str, table: bool = False) -> str:
+    """Inline code; in a table cell a ``|`` must be escaped (GFM tables), elsewhere it must not."""
+    if table:
+        text = text.replace("|", "\\|")
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
@@ -274,7 +276,8 @@ def parameters_markdown(prov: Mapping[str, Any], values: Mapping[str, Any], defa
             continue
         src = sources.get(name, "default")
         label = SOURCE_LABELS.get(src, f"profile {src[len('profile:'):]}" if src.startswith("profile:") else src)
-        rows.append(f"| {_code(name)} | {_code(show_value(value, scrub))} | {_code(show_value(defaults.get(name), scrub))} | {label} |")
+        rows.append(f"| {_code(name, True)} | {_code(show_value(value, scrub), True)} | "
+                    f"{_code(show_value(defaults.get(name), scrub), True)} | {label} |")
     cmd = prov.get("command")
     rerun = f"\n\nTo rerun: {_code(cmd)}" if cmd else ""
     return (

@@ -159,3 +159,13 @@ def test_scrubber_rewrites_known_and_residual_paths_but_not_image_data():
     png = base64.b64encode(b"\x00/tmp/\xff" * 20).decode()
     out = s.deep({"data": {"image/png": png, "text/plain": "/tmp/q/z.txt"}})
     assert out["data"]["image/png"] == png and out["data"]["text/plain"] == "…/z.txt"
+
+
+def test_parameters_block_escapes_pipes_only_in_the_table():
+    prov = {"profile": "quick", "changed": {"s": "a|b"}, "library_version": "0", "library_hash": "f" * 64,
+            "executed_at": "2026-01-01 00:00 UTC", "public_data": {"status": "not available"}}
+    md = provenance.parameters_markdown(prov, {"s": "a|b", "w": list(range(20))}, {"s": "", "w": []}, {"s": "cli"})
+    line = md.splitlines()[3]
+    assert "`s` = `'a|b'`" in line and "\\|" not in line
+    assert "| `s` | `'a\\|b'` | `''` | -p |" in md
+    assert "| `w` | `[0, 1, 2, 3, 4, 5, … (20 items)]` | `[]` | notebook default |" in md
