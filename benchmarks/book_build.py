@@ -59,17 +59,22 @@ def main() -> None:
     summary = runner.build_book(profile=args.profile, jobs=args.jobs, root=root, force=args.cold,
                                 dask_local=args.dask_local, scheduler=args.scheduler)
     total = time.perf_counter() - t0
+    record(summary, total, profile=args.profile, jobs=args.jobs, executor=executor)
+
+
+def record(summary: dict, total: float, *, profile: str, jobs: int, executor: str) -> None:
+    """Append the rows of one build to the CSV and print them."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
     rows = [(r["chapter"], r["seconds"], "yes" if r.get("cached") else "no") for r in summary["runs"]]
     rows += [("(html build)", summary["html_seconds"], "no"), ("(whole book)", total, "no")]
-    _append([[stamp, os.cpu_count(), args.profile, args.jobs, executor, what, f"{sec:.1f}", cached] for what, sec, cached in rows])
+    _append([[stamp, os.cpu_count(), profile, jobs, executor, what, f"{sec:.1f}", cached] for what, sec, cached in rows])
     width = max(len(w) for w, _, _ in rows)
     for what, sec, cached in rows:
         flag = ""
-        if args.profile == "quick" and not what.startswith("(") and cached == "no" and sec > 60:
+        if profile == "quick" and not what.startswith("(") and cached == "no" and sec > 60:
             flag = "  <-- over the 60 s target"
         print(f"{what:<{width}}  {sec:7.1f} s  {'(cache)' if cached == 'yes' else ''}{flag}")
-    print(json.dumps({"whole_book_s": round(total, 1), "target_s": 600, "profile": args.profile, "executor": executor}))
+    print(json.dumps({"whole_book_s": round(total, 1), "target_s": 600, "profile": profile, "executor": executor}))
 
 
 if __name__ == "__main__":

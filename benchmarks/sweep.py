@@ -7,8 +7,9 @@ Usage: ``python benchmarks/sweep.py [--chapter evaluation_logs] [--skip-book]``
    a Dask ``LocalCluster`` of 2 worker processes. Prints the wall times and the ratios against the serial
    run, and checks that the three sweeps wrote byte-identical results.json files.
 2. The quick book: a cold build (``build_book(force=True)``: every chapter, the book's sweep and the pages
-   executed, then the HTML) against a rebuild with nothing changed (everything restored from the cache,
-   then the HTML). Prints both times and the ratio.
+   executed, then the HTML; its per-chapter times are appended to ``book_build_timings.csv``) against a
+   rebuild with nothing changed (everything restored from the cache, then the HTML). Prints both times
+   and the ratio.
 
 The machine's core count is printed with the numbers: on 2 cores the pool of 2 can at best halve the
 serial time, and the papermill start-up of each point (a fresh process and kernel) is part of the cost.
@@ -63,6 +64,9 @@ def main() -> None:
         t0 = time.perf_counter()
         cold = runner.build_book(profile="quick", jobs=2, root=root, force=True)
         t_cold = time.perf_counter() - t0
+        import book_build  # benchmarks/book_build.py: the cold build's per-chapter times go to its CSV
+
+        book_build.record(cold, t_cold, profile="quick", jobs=2, executor="local (cold, --force)")
         t0 = time.perf_counter()
         warm = runner.build_book(profile="quick", jobs=2, root=root)
         t_warm = time.perf_counter() - t0
