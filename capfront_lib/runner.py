@@ -446,7 +446,12 @@ def plan_run(root: Path, ch: Chapter, resolved: Resolved, profile: str, digests:
         if isinstance(v, str) and v:
             p = Path(v).expanduser()
             inputs[name] = cache.fingerprint(p if p.is_absolute() else root / p)
-    key = cache.run_key(src, resolved.values, profile, inputs=inputs, public_data=_public_data_dir() is not None)
+    extra: dict[str, Any] = {}
+    if ch.stem in PAGES:
+        # a page reads what the chapters wrote: which chapters exist and which have results is part of its key
+        # (the files it reads are recorded by the run itself)
+        extra["chapters"] = [(s, (root / "results" / s / "claims.csv").is_file()) for s in discover(root)]
+    key = cache.run_key(src, resolved.values, profile, inputs=inputs, public_data=_public_data_dir() is not None, extra=extra)
     return RunPlan(ch, root, profile, resolved, src, key, digests)
 
 
