@@ -70,8 +70,12 @@ def main() -> None:
         if args.exclude:
             print(f"book builds without {args.exclude} (their last executed notebooks are reused)")
         t0 = time.perf_counter()
-        cold = runner.build_book(profile="quick", jobs=2, root=root, force=True, chapters=chapters)
+        cold = runner.build_book(profile="quick", jobs=2, root=root, force=True, chapters=chapters, keep_going=True,
+                                 raise_on_error=False)
         t_cold = time.perf_counter() - t0
+        if cold["errors"]:
+            sys.exit("the cold build failed (rerun with --exclude CHAPTER for chapters failing on this branch):\n"
+                     + "\n".join(f"  {k}: {v.splitlines()[-1] if v else ''}" for k, v in cold["errors"].items()))
         import book_build  # benchmarks/book_build.py: the cold build's per-chapter times go to its CSV
 
         book_build.record(cold, t_cold, profile="quick", jobs=2, executor="local (cold, --force)")
