@@ -71,7 +71,7 @@ def record(summary: dict, total: float, *, profile: str, jobs: int, executor: st
     width = max(len(w) for w, _, _ in rows)
     for what, sec, cached in rows:
         flag = ""
-        if profile == "quick" and not what.startswith("(") and cached == "no" and sec > 60:
+        if profile == "quick" and not what.startswith(("(", "sweep:")) and cached == "no" and sec > 60:
             flag = "  <-- over the 60 s target"
         print(f"{what:<{width}}  {sec:7.1f} s  {'(cache)' if cached == 'yes' else ''}{flag}")
     print(json.dumps({"whole_book_s": round(total, 1), "target_s": 600, "profile": profile, "executor": executor}))

@@ -276,8 +276,8 @@ def parameters_markdown(prov: Mapping[str, Any], values: Mapping[str, Any], defa
             continue
         src = sources.get(name, "default")
         label = SOURCE_LABELS.get(src, f"profile {src[len('profile:'):]}" if src.startswith("profile:") else src)
-        rows.append(f"| {_code(name, True)} | {_code(show_value(value, scrub), True)} | "
-                    f"{_code(show_value(defaults.get(name), scrub), True)} | {label} |")
+        default = "*same*" if name in defaults and value == defaults[name] else _code(show_value(defaults.get(name), scrub), True)
+        rows.append(f"| {_code(name, True)} | {_code(show_value(value, scrub), True)} | {default} | {label} |")
     cmd = prov.get("command")
     rerun = f"\n\nTo rerun: {_code(cmd)}" if cmd else ""
     return (

@@ -117,7 +117,7 @@ def test_injected_cell_is_hidden_and_a_parameters_table_follows_the_parameters_c
     rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[2:5]] for r in block.source.splitlines() if r.startswith("| `")}
     assert rows["`n`"] == ["`7`", "`3`", "-p"]
     assert rows["`x`"] == ["`2.0`", "`0.5`", "profile paper"]
-    assert rows["`name`"] == ["`'a'`", "`'a'`", "notebook default"]
+    assert rows["`name`"] == ["`'a'`", "*same*", "notebook default"]  # equal to the default: not repeated
     assert rows["`in_path`"][0] == "`'…/my_log.csv'`" and rows["`in_path`"][2] == "-p"
     assert "`results_dir`" not in rows
     assert sum("Parameters of this run" in c.source for c in nb.cells if c.cell_type == "markdown") == 1
@@ -169,3 +169,4 @@ def test_parameters_block_escapes_pipes_only_in_the_table():
     assert "`s` = `'a|b'`" in line and "\\|" not in line
     assert "| `s` | `'a\\|b'` | `''` | -p |" in md
     assert "| `w` | `[0, 1, 2, 3, 4, 5, … (20 items)]` | `[]` | notebook default |" in md
+    assert "| `s` | `'a\\|b'` | `''` | -p |" in md
