@@ -32,9 +32,13 @@ def _fail(cmd: str, err: runner.RunnerError) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from capfront_lib.core.params import schema_for
 
-    root = runner.repo_root()
-    for stem in runner.discover(root):
-        ch = runner.chapter(stem, root)
+    try:
+        root = runner.repo_root()
+        chapters = [runner.chapter(stem, root) for stem in runner.discover(root)]
+    except runner.RunnerError as err:
+        return _fail("list", err)
+    for ch in chapters:
+        stem = ch.stem
         try:
             schema = schema_for(stem)
         except Exception as err:  # a broken schema module: say so, keep listing
