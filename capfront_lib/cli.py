@@ -195,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"capfront {args.command}: interrupted; previous results kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the output was piped into a command that stopped reading (| head)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
