@@ -4,7 +4,7 @@ Two halves:
 
 **In the kernel** (a hidden first cell that the runner adds and removes again): :func:`start_run` sets the
 run's environment (profile, Dask scheduler, batch mode) and installs an audit hook that records every file
-opened for reading under the watched folders (public data, ``data/``, ``results/``, ``sweeps/``), plus the
+opened for reading under the watched folders (public data, ``data/``, ``notebooks/``, ``results/``, ``sweeps/``), plus the
 paths given to pandas/pyarrow readers that open files in C++ (parquet, feather, orc);
 :func:`finish_run` (a hidden last cell) writes that list. The runner turns it into the cache's record of
 the files the run depended on and into the "public data" part of the provenance line.
