@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.capfront-installed
 PROFILE ?= quick
+# extra options of `capfront build`, e.g. make book PROFILE=paper BUILD="--dask-local 16" (or "--force")
+BUILD ?=
 
 .PHONY: book test clean venv
 
@@ -19,10 +21,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 book: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/capfront build --profile $(PROFILE)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/capfront build --profile $(PROFILE) $(BUILD)
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 clean:
-	rm -rf _build book/chapters book/claims_ledger.ipynb results test-artifacts
+	rm -rf _build book/chapters book/claims_ledger.ipynb book/sweeps.ipynb results test-artifacts

@@ -1,14 +1,22 @@
-"""The runner: parameters read from the notebook, typed overrides, profiles, failures, the CLI."""
+"""The runner: parameters read from the notebook, typed overrides, profiles, failures, the CLI, and the
+run-safety cases of issue 17 (atomic runs, output paths checked first, one-line errors, Ctrl-C)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
+import types
 from pathlib import Path
 
 import pytest
 
-from capfront_lib import cli, runner
+from capfront_lib import cli, execute, runner
+from capfront_lib.core import params as core_params
 
 TINY = textwrap.dedent(
     '''\
@@ -122,8 +130,9 @@ def test_failing_cell_shows_cell_and_error_and_cli_exits_nonzero(project, monkey
     monkeypatch.setenv("CAPFRONT_ROOT", str(project))
     assert cli.main(["run", "tiny", "-p", "fail", "true"]) == 1
     assert "ValueError: boom" in capsys.readouterr().err
-    assert cli.main(["run", "tiny", "-p", "n", "x"]) == 1
-    assert "expects int" in capsys.readouterr().err
+    assert cli.main(["run", "tiny", "-p", "n", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "expects int" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_list_shows_parameters_and_profiles(project, monkeypatch, capsys):
@@ -142,3 +151,212 @@ def test_every_real_chapter_has_valid_parameters_and_profiles():
         ch = runner.chapter(stem, root)
         assert set(ch.profiles) == {"quick", "paper"}, f"{stem} lacks a quick or paper profile"
         assert "seed" in ch.parameters, f"{stem} has no seed parameter"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 17: runs are atomic and safe
+
+
+def _no_kernel(monkeypatch) -> list:
+    """Make any attempt to execute a notebook fail the test (and record it)."""
+    calls: list = []
+
+    def boom(*a, **k):
+        calls.append(a)
+        raise AssertionError("a notebook was executed although the input was invalid")
+
+    monkeypatch.setattr(execute, "execute", boom)
+    monkeypatch.setattr(execute, "run_task", boom)
+    return calls
+
+
+@pytest.fixture()
+def tiny_schema(monkeypatch):
+    """A typed schema for the tiny chapter (as chapters declare in capfront_lib/<chapter>/params.py)."""
+    P = core_params
+    mod = types.ModuleType("capfront_test_tiny_params")
+    mod.SCHEMA = P.Schema("tiny", [P.Int("n", min=1, max=1000, help="a count"), P.Float("x", min=0.0), P.Str("name"),
+                                   P.Bool("flag"), P.Bool("fail"), P.InputPath("in_path"), P.ResultsDir()])
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)
+    monkeypatch.setitem(P.SCHEMA_MODULES, "tiny", mod.__name__)
+    return mod.SCHEMA
+
+
+def test_failed_run_keeps_previous_results_and_says_so(project, monkeypatch, capsys):
+    monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+    monkeypatch.chdir(project)
+    assert cli.main(["run", "tiny", "-p", "n", "5"]) == 0
+    res_dir = project / "results" / "tiny"
+    before = {n: (res_dir / n).read_bytes() for n in ("results.json", "claims.csv", "tiny.ipynb")}
+    assert json.loads(before["results.json"])["n"] == 5
+    capsys.readouterr()
+    assert cli.main(["run", "tiny", "-p", "n", "6", "-p", "fail", "true"]) == 1
+    err = capsys.readouterr().err
+    assert "ValueError: boom" in err and "previous results in results/tiny kept" in err
+    after = {n: (res_dir / n).read_bytes() for n in before}
+    assert after == before, "a failed run must leave the previous results and notebook untouched"
+    failed = res_dir / "tiny.failed.ipynb"
+    assert failed.exists() and "boom" in failed.read_text()
+    assert not [p for p in project.rglob("*staging*")] and not [p for p in res_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_a_run_writes_nothing_until_it_succeeds(project, monkeypatch):
+    """While the kernel runs, results_dir is a private temporary folder, not the destination."""
+    monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+    seen = {}
+    real = execute.execute
+
+    def spy(spec, workdir):
+        out = real(spec, workdir)
+        seen["dest_has_results"] = (project / "results" / "tiny" / "results.json").exists()
+        seen["workdir"] = Path(workdir)
+        return out
+
+    monkeypatch.setattr(execute, "execute", spy)
+    runner.run_chapter("tiny", [("n", "4")], root=project)
+    assert seen["dest_has_results"] is False
+    assert not seen["workdir"].exists(), "the temporary folder is removed after the run"
+    assert json.loads((project / "results" / "tiny" / "results.json").read_text())["n"] == 4
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-o", "/proc/nope/out.ipynb"],
+        ["-o", "/dev/null/x.ipynb"],
+        ["--results-dir", "/proc/nope"],
+        ["--results-dir", "/dev/null/sub"],
+        ["-p", "results_dir", "/proc/nope/r"],
+        ["-o", "{tmp}"],  # an existing folder is not a notebook file
+    ],
+)
+def test_bad_output_paths_exit_2_with_one_line_before_any_run(project, monkeypatch, capsys, args):
+    monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+    calls = _no_kernel(monkeypatch)
+    args = [a.replace("{tmp}", str(project)) for a in args]
+    assert cli.main(["run", "tiny", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("capfront run: cannot write"), err
+    assert "Traceback" not in err and not calls
+
+
+def test_unwritable_output_folder_exits_2(project, tmp_path, monkeypatch, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        probe = locked / "probe"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+            pytest.skip("this user can write into a 0o500 folder (root): covered by the /proc and /dev/null cases")
+        except PermissionError:
+            pass
+        monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+        calls = _no_kernel(monkeypatch)
+        for args in (["-o", str(locked / "sub" / "x.ipynb")], ["--results-dir", str(locked / "r")]):
+            assert cli.main(["run", "tiny", *args]) == 2
+            err = capsys.readouterr().err.strip()
+            assert len(err.splitlines()) == 1 and "cannot write" in err
+        assert not calls
+    finally:
+        locked.chmod(0o700)
+
+
+def test_results_dir_given_with_p_is_honoured(project, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "tiny", "-p", "results_dir", "mine", "-p", "n", "9"]) == 0
+    assert json.loads((tmp_path / "mine" / "results.json").read_text())["n"] == 9
+    assert (tmp_path / "mine" / "tiny.ipynb").exists()
+    assert not (project / "results" / "tiny" / "results.json").exists()
+    capsys.readouterr()
+    calls = _no_kernel(monkeypatch)
+    assert cli.main(["run", "tiny", "-p", "results_dir", "a", "--results-dir", "b"]) == 2
+    assert "results_dir given twice" in capsys.readouterr().err and not calls
+
+
+def test_bad_parameters_exit_2_with_one_line_before_any_kernel(project, monkeypatch, capsys, tiny_schema):
+    monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+    calls = _no_kernel(monkeypatch)
+    cases = {
+        ("n", "-5"): "parameter 'n' must be >= 1, got -5",
+        ("n", "1000000000"): "parameter 'n' must be <= 1000, got 1000000000",
+        ("x", "nan"): "parameter 'x' must be a finite number",
+        ("in_path", "no/such/file.csv"): "parameter 'in_path' file not found",
+        ("m", "1"): "has no parameter 'm'",
+    }
+    for (name, value), msg in cases.items():
+        assert cli.main(["run", "tiny", "-p", name, value]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and msg in err, err
+    assert cli.main(["run", "tiny", "-p", "n", "2", "-p", "n", "3"]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert not calls and not (project / "results").exists()
+
+
+def test_cli_list_shows_each_parameters_schema_constraint(project, monkeypatch, capsys, tiny_schema):
+    monkeypatch.setenv("CAPFRONT_ROOT", str(project))
+    assert cli.main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "n (int in [1, 1000]) = 3  [paper: 300]  # a count" in text
+    assert "x (float >= 0) = 0.5  [paper: 2.0]" in text
+    assert "in_path (path) = ''" in text
+
+
+SLEEPY = textwrap.dedent(
+    """\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+
+    # Sleepy
+
+    ```{code-cell} ipython3
+    :tags: [parameters]
+
+    sleep_s = 0.0
+    marker = ""
+    results_dir = "results/sleepy"
+    ```
+
+    ```{code-cell} ipython3
+    import pathlib, time
+    if marker:
+        pathlib.Path(marker).write_text("started")
+    time.sleep(sleep_s)
+    from capfront_lib.core.results import write_results
+    write_results(results_dir, "sleepy", results={"slept": sleep_s}, claims=[])
+    ```
+    """
+)
+
+
+def test_ctrl_c_one_line_exit_130_previous_results_kept(project, tmp_path):
+    (project / "notebooks" / "sleepy.md").write_text(SLEEPY)
+    (project / "data" / "profiles" / "sleepy.yaml").write_text("quick: {}\npaper: {}\n")
+    res = project / "results" / "sleepy"
+    res.mkdir(parents=True)
+    (res / "results.json").write_text('{"chapter": "sleepy", "previous": true}\n')
+    marker = tmp_path / "started"
+    env = {**os.environ, "CAPFRONT_ROOT": str(project)}
+    exe = str(Path(sys.executable).parent / "capfront")
+    proc = subprocess.Popen([exe, "run", "sleepy", "-p", "sleep_s", "120", "-p", "marker", str(marker)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t0 = time.time()
+    while not marker.exists() and proc.poll() is None and time.time() - t0 < 240:
+        time.sleep(0.2)
+    assert marker.exists(), proc.communicate(timeout=10)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C: the whole foreground group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.strip() == "capfront run: interrupted; previous results kept", err
+    assert (res / "results.json").read_text() == '{"chapter": "sleepy", "previous": true}\n'
+    assert not (res / "sleepy.ipynb").exists()
