@@ -3,11 +3,9 @@
 The page (``notebooks/claims_ledger.md``) holds one section per chapter and calls this module in
 one-line hidden cells; everything here is plumbing that a reader of the page does not need to see:
 
-- :func:`read_chapter_ledger` reads ``results/<stem>/claims.csv`` in either form a chapter writes it:
-  the registry form (all of ``core.claims.LEDGER_COLUMNS``: verdicts computed from
-  ``data/<stem>/claims.yaml``) or, while a chapter has not moved yet, the older typed form (only
-  ``core.results.CLAIM_COLUMNS``; verdicts typed by the notebook). Anything else is refused with one
-  line naming the file, the column and the row.
+- :func:`read_chapter_ledger` reads ``results/<stem>/claims.csv`` (all of ``core.claims.LEDGER_COLUMNS``:
+  verdicts computed from ``data/<stem>/claims.yaml``). Anything else, including a ledger with typed
+  verdicts from an older capfront, is refused with one line naming the file, the column and the row.
 - :func:`coverage` counts, per chapter, the registered claims, the measured rows, the
   not-checkable rows and the verdicts.
 - :func:`chapter_html` renders the coverage line and the ledger table of one chapter; each row links
@@ -73,7 +71,6 @@ class ChapterLedger:
     stem: str
     path: Path
     rows: pd.DataFrame
-    legacy: bool  # written by the older typed API: no registry columns, verdicts typed by the notebook
 
 
 @dataclass(frozen=True)
@@ -108,11 +105,12 @@ def read_chapter_ledger(path: str | Path, stem: str) -> ChapterLedger:
     unknown = [c for c in cols if c not in LEDGER_COLUMNS]
     if unknown:
         raise LedgerFileError(f"{p}: header (line 1) has unknown column(s) {unknown}; known: {list(LEDGER_COLUMNS)}")
-    present = [c for c in REGISTRY_COLUMNS if c in cols]
-    if present and len(present) != len(REGISTRY_COLUMNS):
-        absent = [c for c in REGISTRY_COLUMNS if c not in cols]
-        raise LedgerFileError(f"{p}: header (line 1) has {present} but lacks {absent}: write all registry columns or none")
-    legacy = not present
+    absent = [c for c in REGISTRY_COLUMNS if c not in cols]
+    if absent:
+        raise LedgerFileError(
+            f"{p}: header (line 1) lacks the registry column(s) {absent}: a ledger without them has typed "
+            "verdicts (an older capfront); rerun the chapter"
+        )
     for i, r in df.iterrows():
         line = int(i) + 2  # header is line 1
         if r["chapter"] != stem:
@@ -121,15 +119,12 @@ def read_chapter_ledger(path: str | Path, stem: str) -> ChapterLedger:
             raise LedgerFileError(f"{p}: line {line}, column 'claim_id' is empty")
         if r["verdict"] not in VERDICTS:
             raise LedgerFileError(f"{p}: line {line}, column 'verdict': {r['verdict']!r} is not one of {list(VERDICTS)}")
-        if not legacy and r["profile"] not in PROFILES:
+        if r["profile"] not in PROFILES:
             raise LedgerFileError(f"{p}: line {line}, column 'profile': {r['profile']!r} is not one of {list(PROFILES)}")
     dup = df["claim_id"][df["claim_id"].duplicated()].tolist()
     if dup:
         raise LedgerFileError(f"{p}: column 'claim_id' repeats {sorted(set(dup))}")
-    for c in REGISTRY_COLUMNS:
-        if c not in df.columns:
-            df[c] = ""
-    return ChapterLedger(stem, p, df[list(LEDGER_COLUMNS)].reset_index(drop=True), legacy)
+    return ChapterLedger(stem, p, df[list(LEDGER_COLUMNS)].reset_index(drop=True))
 
 
 def read_book_ledger(results_root: str | Path, chapters: Sequence[str]) -> dict[str, ChapterLedger | None]:
@@ -143,7 +138,7 @@ def read_book_ledger(results_root: str | Path, chapters: Sequence[str]) -> dict[
 
 
 def chapter_registry(stem: str) -> Registry | None:
-    """The chapter's claims registry, or ``None`` when it has none yet (older typed ledger)."""
+    """The chapter's claims registry, or ``None`` for a chapter that reproduces no paper (evaluation_logs)."""
     from capfront_lib.core.claims import registry_path
 
     try:
@@ -282,11 +277,7 @@ def _ours(row: Mapping[str, str]) -> str:
     return out
 
 
-def _rule(row: Mapping[str, str], legacy: bool) -> str:
-    if legacy:
-        return '<span class="cf-sub">typed verdict (no registry yet)</span>' + (
-            f'<span class="cf-sub">method: {_e(row["method"])}</span>' if row["method"] else ""
-        )
+def _rule(row: Mapping[str, str]) -> str:
     parts = [_e(row["rule"]) if row["rule"] else ""]
     if row["tolerance"]:
         parts.append(f'<span class="cf-sub">tolerance {_e(row["tolerance"])}</span>')
@@ -321,7 +312,7 @@ def ledger_table_html(ch: ChapterLedger, ledger_anchor: str | None) -> str:
             "paper": _e(r["paper_value"]) if r["paper_value"] else fmt.MISSING,
             "ours": _ours(r),
             "verdict": verdict_badge(r["verdict"]),
-            "rule": _rule(r, ch.legacy),
+            "rule": _rule(r),
             "reason": _e(r["reason"]),
         }
         tds = "".join(
@@ -352,11 +343,6 @@ def chapter_html(
         )
     cov = coverage(ledger, registry)
     notes = []
-    if ledger.legacy and len(ledger.rows):
-        notes.append(
-            "This chapter still writes the older ledger: its verdicts are typed by the notebook, not "
-            "computed from a claims registry, and the rows carry no rule, interval or section."
-        )
     other = [p for p in cov.profiles if p != build_profile]
     if other:
         notes.append(f"Rows come from a run with the {', '.join(other)} profile, not this build's {build_profile} profile.")
@@ -393,17 +379,13 @@ def summary_table_html(book: Mapping[str, ChapterLedger | None], titles: Mapping
             }
         )
     frame = pd.DataFrame(records, columns=["chapter", "registered", "measured", *VERDICTS])
-    # the total of 'registered' exists only when every chapter has a registry (NaN sums to NaN here)
-    total = {c: frame[c].sum(skipna=c != "registered") for c in frame.columns if c != "chapter"}
+    total = {c: frame[c].sum() for c in frame.columns if c != "chapter"}
     frame = pd.concat([frame, pd.DataFrame([{"chapter": "all chapters", **total}])], ignore_index=True)
-    has_legacy = bool(frame["registered"].isna().any())
+    no_registry = bool(frame["registered"].isna().any())
     return table_html(
         frame,
-        missing=(
-            "no claims registry yet: the chapter still writes the older typed ledger (and the total "
-            "needs every chapter's registry)"
-        )
-        if has_legacy
+        missing="the chapter has no claims registry (it reproduces no paper), so nothing is registered"
+        if no_registry
         else None,
         notes=["measured: rows with a value computed in this build; the verdict columns count every row."],
     )
@@ -411,15 +393,11 @@ def summary_table_html(book: Mapping[str, ChapterLedger | None], titles: Mapping
 
 def profile_text(book: Mapping[str, ChapterLedger | None], build_profile: str) -> str:
     """Which profile this build used, and which chapters' rows record it."""
-    recorded = [s for s, ch in book.items() if ch is not None and not ch.legacy]
-    legacy = [s for s, ch in book.items() if ch is not None and ch.legacy]
+    recorded = [s for s, ch in book.items() if ch is not None]
     text = f"This page was built with the {build_profile} profile (capfront build --profile {build_profile})."
     if recorded:
         profiles = sorted({p for s in recorded for p in book[s].rows["profile"] if p})  # type: ignore[union-attr]
         text += f" The rows of {_count(len(recorded), 'chapter')} record the profile of their run: {', '.join(profiles)}."
-    if legacy:
-        verb = "writes" if len(legacy) == 1 else "write"
-        text += f" {_count(len(legacy), 'chapter')} ({', '.join(legacy)}) still {verb} the older ledger, which does not record it."
     return text
 
 

@@ -49,7 +49,7 @@ def par_md(stem: str) -> str:
             return float(np.random.default_rng([seed, s]).normal(size=2000).mean()), os.getpid()
 
         out = pmap(replicate, range(n_items))
-        write_results(results_dir, "{stem}", results={{"values": [v for v, _ in out]}}, claims=[])
+        write_results(results_dir, "{stem}", results={{"values": [v for v, _ in out]}})
         with open(os.path.join(results_dir, "where.json"), "w") as fh:
             json.dump({{"kernel": os.getpid(), "items": [p for _, p in out], "scheduler": scheduler_address() is not None}}, fh)
         ```

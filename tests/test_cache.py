@@ -51,7 +51,7 @@ def chapter_md(stem: str, counter: Path, extra: str = "") -> str:
             fh.write("{stem}\\n")
         R = {{"seed": seed}}
         {extra}
-        write_results(results_dir, "{stem}", results=R, claims=[])
+        write_results(results_dir, "{stem}", results=R)
         ```
         '''
     )

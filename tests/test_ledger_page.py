@@ -1,7 +1,6 @@
 """The claims-ledger page's library (capfront_lib.ledger_page), on hand-made ledgers.
 
-The ledgers are written by the core API itself (``core.claims.Ledger`` and the older typed
-``core.results.Claim``), so the page is tested on the files chapters really write; expected counts are
+The ledgers are written by the core API itself (``core.claims.Ledger``), so the page is tested on the files chapters really write; expected counts are
 worked out by hand from the registry below.
 """
 
@@ -17,7 +16,7 @@ import pytest
 
 from capfront_lib import ledger_page as lp
 from capfront_lib.core.claims import LEDGER_COLUMNS, RULES, VERDICTS, Ledger, parse_registry
-from capfront_lib.core.results import CLAIM_COLUMNS, Claim, write_results
+from capfront_lib.core.results import CLAIM_COLUMNS, write_results
 
 REGISTRY = {
     "work": "A made-up paper",
@@ -52,29 +51,33 @@ def _registry_ledger(tmp_path: Path) -> Path:
     return tmp_path / "demo" / "claims.csv"
 
 
-def _legacy_ledger(tmp_path: Path) -> Path:
-    rows = [
-        Claim("old", "c1", "a claim", "1.0", "1.01", "analytic", "reproduced", "close"),
-        Claim("old", "c2", "another", "2.0", "", "not-checkable", "not-checkable", "no data"),
-        Claim("old", "c3", "third", "3.0", "1.5", "transcription", "differs", "half"),
-    ]
-    write_results(tmp_path / "old", "old", results={}, claims=rows)
-    return tmp_path / "old" / "claims.csv"
+def _empty_ledger(tmp_path: Path) -> Path:
+    """A chapter that reproduces no paper (like evaluation_logs): no registry, header-only claims.csv."""
+    write_results(tmp_path / "logs", "logs", results={})
+    return tmp_path / "logs" / "claims.csv"
+
+
+def _typed_ledger(tmp_path: Path) -> Path:
+    """A claims.csv in the form the removed typed API wrote: the first columns only, verdicts typed."""
+    p = tmp_path / "old" / "claims.csv"
+    p.parent.mkdir(parents=True)
+    row = ["old", "c1", "a claim", "1.0", "1.01", "analytic", "reproduced", "close"]
+    p.write_text(",".join(CLAIM_COLUMNS) + "\n" + ",".join(row) + "\n")
+    return p
 
 
 def test_reads_the_registry_form(tmp_path):
     ch = lp.read_chapter_ledger(_registry_ledger(tmp_path), "demo")
-    assert not ch.legacy
     assert list(ch.rows.columns) == list(LEDGER_COLUMNS)
     assert list(ch.rows["claim_id"]) == ["eq1", "t2", "gap", "big", "private"]
     assert list(ch.rows["verdict"]) == ["reproduced", "differs", "inconclusive", "inconclusive", "not-checkable"]
 
 
-def test_reads_the_older_typed_form_with_empty_registry_columns(tmp_path):
-    ch = lp.read_chapter_ledger(_legacy_ledger(tmp_path), "old")
-    assert ch.legacy
-    assert list(ch.rows.columns) == list(LEDGER_COLUMNS)
-    assert (ch.rows[list(lp.REGISTRY_COLUMNS)] == "").all().all()
+def test_a_ledger_with_typed_verdicts_is_refused(tmp_path):
+    path = _typed_ledger(tmp_path)
+    with pytest.raises(lp.LedgerFileError, match=r"lacks the registry column\(s\) .*typed verdicts.*rerun the chapter") as err:
+        lp.read_chapter_ledger(path, "old")
+    assert str(path) in str(err.value)
 
 
 def test_coverage_counts_by_hand(tmp_path):
@@ -102,10 +105,10 @@ def test_coverage_names_ids_on_one_side_only(tmp_path):
     assert "rows without a registry entry: private" in lp.coverage_text(cov)
 
 
-def test_legacy_coverage_says_there_is_no_registry(tmp_path):
-    cov = lp.coverage(lp.read_chapter_ledger(_legacy_ledger(tmp_path), "old"), None)
-    assert cov.registered is None and cov.measured == 2 and cov.not_checkable == 1
-    assert lp.coverage_text(cov).startswith("no registry yet · 3 rows written by the chapter · 2 measured")
+def test_a_chapter_without_registry_says_so(tmp_path):
+    cov = lp.coverage(lp.read_chapter_ledger(_empty_ledger(tmp_path), "logs"), None)
+    assert cov.registered is None and cov.rows == 0 and cov.measured == 0
+    assert lp.coverage_text(cov) == "no claims recorded (the chapter has no claims registry)"
 
 
 @pytest.mark.parametrize(
@@ -173,13 +176,6 @@ def test_table_rows_carry_verdict_text_colour_class_link_and_escaped_text(tmp_pa
     assert out.startswith('<div class="cf-table cf-ledger-box">')
 
 
-def test_legacy_rows_say_their_verdict_was_typed(tmp_path):
-    ch = lp.read_chapter_ledger(_legacy_ledger(tmp_path), "old")
-    html = lp.chapter_html("old", ch, None, title="Old chapter", ledger_anchor=None, build_profile="quick")
-    assert html.count("typed verdict (no registry yet)") == 3
-    assert "still writes the older ledger" in html
-
-
 def test_rows_from_another_profile_are_flagged(tmp_path):
     path = _registry_ledger(tmp_path)
     ch = lp.read_chapter_ledger(path, "demo")
@@ -197,28 +193,26 @@ def test_legend_explains_exactly_the_core_rules_and_verdicts():
 
 def test_summary_table_counts_and_marks_chapters_without_registry(tmp_path, monkeypatch):
     demo = lp.read_chapter_ledger(_registry_ledger(tmp_path), "demo")
-    old = lp.read_chapter_ledger(_legacy_ledger(tmp_path), "old")
-    regs = {"demo": parse_registry(REGISTRY, "demo"), "old": None}
+    logs = lp.read_chapter_ledger(_empty_ledger(tmp_path), "logs")
+    regs = {"demo": parse_registry(REGISTRY, "demo"), "logs": None}
     monkeypatch.setattr(lp, "chapter_registry", lambda stem: regs[stem])
-    out = lp.summary_table_html({"demo": demo, "old": old, "absent": None}, {"demo": "Demo: a subtitle", "old": "Old"})
+    out = lp.summary_table_html({"demo": demo, "logs": logs, "absent": None}, {"demo": "Demo: a subtitle", "logs": "Logs"})
     cells = re.findall(r"<td class=\"(?:num|txt)\">([^<]*)</td>", out)
     header = re.findall(r"<th class=\"(?:num|txt)\">([^<]*)</th>", out)
     assert header == ["chapter", "registered", "measured", *VERDICTS]
     table = [cells[i : i + len(header)] for i in range(0, len(cells), len(header))]
-    # by hand: demo 5 registered, 3 measured, verdicts 1/0/1/2/1; old no registry, 2 measured, 1/0/1/0/1
+    # by hand: demo 5 registered, 3 measured, verdicts 1/0/1/2/1; logs no registry and no rows
     assert table[0] == ["Demo", "5", "3", "1", "0", "1", "2", "1"]
-    assert table[1] == ["Old", "—", "2", "1", "0", "1", "0", "1"]
-    assert table[2] == ["all chapters", "—", "5", "2", "0", "2", "2", "2"]
-    assert "no claims registry yet" in out
+    assert table[1] == ["Logs", "—", "0", "0", "0", "0", "0", "0"]
+    assert table[2] == ["all chapters", "5", "3", "1", "0", "1", "2", "1"]
+    assert "no claims registry (it reproduces no paper)" in out
 
 
 def test_profile_text_states_the_build_profile_and_which_chapters_record_it(tmp_path):
     demo = lp.read_chapter_ledger(_registry_ledger(tmp_path), "demo")
-    old = lp.read_chapter_ledger(_legacy_ledger(tmp_path), "old")
-    text = lp.profile_text({"demo": demo, "old": old}, "quick")
-    assert text.startswith("This page was built with the quick profile")
+    text = lp.profile_text({"demo": demo, "absent": None}, "paper")
+    assert text.startswith("This page was built with the paper profile")
     assert "The rows of 1 chapter record the profile of their run: quick." in text
-    assert "1 chapter (old) still writes the older ledger" in text
 
 
 def test_ledger_page_has_one_section_per_chapter():
@@ -234,5 +228,5 @@ def test_ledger_page_has_one_section_per_chapter():
 
 
 def test_old_columns_are_a_subset_of_the_new():
-    # the transition rule of read_chapter_ledger rests on this
+    # a typed-verdict ledger is recognised by the registry columns it lacks
     assert set(CLAIM_COLUMNS) < set(LEDGER_COLUMNS)

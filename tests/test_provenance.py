@@ -51,7 +51,7 @@ NB = textwrap.dedent(
 
     ```{code-cell} ipython3
     from capfront_lib.core.results import write_results
-    write_results(results_dir, "prov", results={"n": n, "x": x}, claims=[])
+    write_results(results_dir, "prov", results={"n": n, "x": x})
     n * x
     ```
     '''

@@ -49,7 +49,7 @@ TINY = textwrap.dedent(
     from capfront_lib.core.results import write_results
     if fail:
         raise ValueError("boom: n must be small")
-    write_results(results_dir, "tiny", results={"n": n, "x": x, "name": name, "flag": flag, "in_path": in_path}, claims=[])
+    write_results(results_dir, "tiny", results={"n": n, "x": x, "name": name, "flag": flag, "in_path": in_path})
     ```
     '''
 )
@@ -333,7 +333,7 @@ SLEEPY = textwrap.dedent(
         pathlib.Path(marker).write_text("started")
     time.sleep(sleep_s)
     from capfront_lib.core.results import write_results
-    write_results(results_dir, "sleepy", results={"slept": sleep_s}, claims=[])
+    write_results(results_dir, "sleepy", results={"slept": sleep_s})
     ```
     """
 )

@@ -53,13 +53,16 @@ TOY = textwrap.dedent(
     import json, os, time
     import numpy as np
     import psutil
-    from capfront_lib.core.results import Claim, write_results
+    from capfront_lib.core.claims import Ledger, parse_registry
+    from capfront_lib.core.results import write_results
     x = np.random.default_rng([seed, a]).normal(b, 1.0, 1000)
     m = float(x.mean())
-    verdict = "reproduced" if m > 0.25 else "differs"
-    claims = [Claim("toy", "pos", "mean above 0.25", "> 0.25", m, "simulation", verdict, "sign of the mean")]
+    reg = parse_registry({"work": "toy", "claims": [{"id": "pos", "location": ["Section 1"], "claim": "mean above 0.25",
+                          "paper_value": "> 0.25", "rule": "bound", "expect": ">=", "target": 0.25, "method": "simulation"}]}, "toy")
+    ledger = Ledger("toy", profile="quick", registry=reg)
+    ledger.measure("pos", m)
     time.sleep(sleep_s)
-    write_results(results_dir, "toy", results={"mean": m, "stats": {"sd": float(x.std())}, "a": a, "source": "simulated"}, claims=claims)
+    write_results(results_dir, "toy", results={"mean": m, "stats": {"sd": float(x.std())}, "a": a, "source": "simulated"}, ledger=ledger)
     with open(os.path.join(results_dir, "where.json"), "w") as fh:
         json.dump([p.pid for p in psutil.Process().parents()[:3]], fh)
     if counter:

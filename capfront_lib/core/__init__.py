@@ -2,7 +2,7 @@
 
 from capfront_lib.core.evallog import EvalLog, from_long, from_wide, load_log
 from capfront_lib.core.demo import demo_log
-from capfront_lib.core.results import Claim, write_results, read_claims
+from capfront_lib.core.results import write_results, read_claims
 
 __all__ = [
     "EvalLog",
@@ -10,7 +10,6 @@ __all__ = [
     "from_wide",
     "load_log",
     "demo_log",
-    "Claim",
     "write_results",
     "read_claims",
 ]

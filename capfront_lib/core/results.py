@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -16,51 +15,7 @@ if TYPE_CHECKING:
     from capfront_lib.core.claims import Ledger
 
 CLAIM_COLUMNS = ("chapter", "claim_id", "claim", "paper_value", "our_value", "method", "verdict", "reason")
-METHODS = ("analytic", "simulation", "public-data", "transcription", "not-checkable")
-VERDICTS = ("reproduced", "direction-only", "differs", "not-checkable")
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One row of the claims ledger: a headline claim of a paper and what this book measured.
-
-    ``method`` is one of :data:`METHODS`, ``verdict`` one of :data:`VERDICTS`. ``our_value`` may be
-    empty only when the verdict is ``not-checkable``; every row needs a one-line ``reason``.
-    """
-
-    chapter: str
-    claim_id: str
-    claim: str
-    paper_value: str
-    our_value: str
-    method: str
-    verdict: str
-    reason: str
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, str):
-                object.__setattr__(self, f.name, _format_value(value))
-        if self.method not in METHODS:
-            raise ValueError(f"claim {self.claim_id!r}: method must be one of {METHODS}, got {self.method!r}")
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"claim {self.claim_id!r}: verdict must be one of {VERDICTS}, got {self.verdict!r}")
-        for name in ("chapter", "claim_id", "claim", "reason"):
-            if not getattr(self, name).strip():
-                raise ValueError(f"claim {self.claim_id!r}: field {name!r} is empty")
-        if self.verdict != "not-checkable" and not self.our_value.strip():
-            raise ValueError(f"claim {self.claim_id!r}: verdict {self.verdict!r} needs a measured our_value")
-        if self.method == "not-checkable" and self.verdict != "not-checkable":
-            raise ValueError(f"claim {self.claim_id!r}: method 'not-checkable' requires verdict 'not-checkable'")
-
-
-def _format_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.4g}"
-    return str(value)
+"""The first columns of every ``claims.csv`` (``core.claims.LEDGER_COLUMNS`` adds the registry's)."""
 
 
 def _jsonable(obj: Any) -> Any:
@@ -97,14 +52,14 @@ def write_results(
     *,
     results: Mapping[str, Any],
     ledger: "Ledger | None" = None,
-    claims: Iterable[Claim] = (),
 ) -> tuple[Path, Path]:
     """Write ``results.json`` and ``claims.csv`` for one chapter run; return both paths.
 
     ``ledger`` (a :class:`capfront_lib.core.claims.Ledger`) supplies the claims rows, one per registry
-    entry with computed verdicts; it refuses to write while a registry entry has no row. Non-finite floats
-    become ``null``. Both files are replaced atomically. (``claims=`` is the older typed-row API, kept
-    only while chapters move to the registry.)
+    entry with verdicts computed by :func:`capfront_lib.core.claims.decide`; it refuses to write while a
+    registry entry has no row. There is no way to type a verdict: without a ledger, ``claims.csv`` holds
+    the header only (a run that checks no claim). Non-finite floats become ``null``. Both files are
+    replaced atomically.
     """
     from capfront_lib.core.claims import LEDGER_COLUMNS, verdict_counts
 
@@ -120,17 +75,7 @@ def write_results(
         payload["claims_profile"] = ledger.profile
         payload["verdict_counts"] = verdict_counts(lrows)
     else:
-        rows = list(claims)
-        for c in rows:
-            if not isinstance(c, Claim):
-                raise TypeError(f"claims must be Claim objects, got {type(c).__name__}")
-            if c.chapter != chapter:
-                raise ValueError(f"claim {c.claim_id!r} belongs to chapter {c.chapter!r}, not {chapter!r}")
-        ids = [c.claim_id for c in rows]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicated claim ids in chapter {chapter!r}: {dup}")
-        frame = pd.DataFrame([asdict(c) for c in rows], columns=list(CLAIM_COLUMNS))
+        frame = pd.DataFrame(columns=list(LEDGER_COLUMNS))
     json_path = out / "results.json"
     _atomic_write(json_path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
     csv_path = out / "claims.csv"
