@@ -3,7 +3,10 @@
 Run: python benchmarks/oracle_debiasing.py [--skip-pgm] [--skip-advi-config]
 Prints timings and ratios; nothing is asserted.
 
-[advi] PyTensor configuration before/after (issue 18), each in a fresh interpreter because PyTensor reads its
+[advi before/after] issue 18's target: the quick-size PGM fit before (PyTensor defaults, PyMC's parameter-change
+stop rule) and after (configured PyTensor, ELBO stop), time per fit and posterior means.
+
+[advi] PyTensor configuration alone before/after (issue 18), each in a fresh interpreter because PyTensor reads its
 flags at import: "before" = PyTensor's own defaults (no BLAS found on a pip-only machine, the warning),
 "after" = capfront_lib.core.pytensor_setup (scipy-openblas32 linked, writable compile cache). Per config:
 the first fit of the process (graph rewriting + C modules from the compile cache) and the next fits (new
@@ -194,13 +197,14 @@ warnings.showwarning = lambda message, *a, **k: caught.append(str(message))
 from capfront_lib.oracle_debiasing import simulate as sim
 from capfront_lib.oracle_debiasing.pgm import fit_pgm
 iters, n_fits = int(sys.argv[1]), int(sys.argv[2])
+stop = sys.argv[3] if len(sys.argv) > 3 else "elbo"
 out = {"fits": []}
 for i in range(n_fits):
     w = sim.simulate_world(np.random.default_rng(100 + i), 300, 6, 4, 10, keep_tensors=False)
     c, t = time.process_time(), time.perf_counter()
-    f = fit_pgm(w.s, w.G, 4, np.random.default_rng(7 + i), iters=iters, n_draws=200)
+    f = fit_pgm(w.s, w.G, 4, np.random.default_rng(7 + i), iters=iters, n_draws=200, stop=stop)
     out["fits"].append({"cpu": time.process_time() - c, "wall": time.perf_counter() - t, "pihat": f.pihat.tolist(),
-                        "func": f.functional_draws.tolist()})
+                        "func": f.functional_draws.tolist(), "iters_run": f.iters_run})
 import pytensor
 out["blas_ldflags"] = pytensor.config.blas__ldflags
 out["blas_warning"] = any("could not link to a BLAS" in m for m in caught)
@@ -208,10 +212,10 @@ print("JSON" + json.dumps(out))
 """
 
 
-def _advi_run(env_extra: dict, iters: int, n_fits: int) -> dict:
+def _advi_run(env_extra: dict, iters: int, n_fits: int, stop: str = "elbo") -> dict:
     env = dict(os.environ, **env_extra)
-    r = subprocess.run([sys.executable, "-c", _ADVI_SNIPPET, str(iters), str(n_fits)], env=env, capture_output=True,
-                       text=True, check=True)
+    r = subprocess.run([sys.executable, "-c", _ADVI_SNIPPET, str(iters), str(n_fits), stop], env=env,
+                       capture_output=True, text=True, check=True)
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("JSON")][-1]
     return json.loads(line[4:])
 
@@ -245,13 +249,39 @@ def bench_advi_config(iters: int = 3000, n_fits: int = 3):
           f"{cold['fits'][0]['cpu']:.1f} s cpu (warm cache: {ra['fits'][0]['wall']:.1f} s), cache {size / 1e6:.0f} MB")
 
 
+def bench_advi_before_after(iters: int = 8000, n_fits: int = 3):
+    """Issue 18's ADVI target, in one run: time per PGM fit at the quick profile's size and cap (N=300, L=6, K=4,
+    G=10, up to 8,000 iterations) before (PyTensor defaults, PyMC's parameter-change stop rule: the chapter's
+    first version) and after (core.pytensor_setup, the ELBO stop rule of the chapter spec), and whether the
+    posterior means agree to Monte Carlo error. Each side in a fresh interpreter; the first fit of each also
+    compiles, so the ratio is over the later fits."""
+    before = _advi_run({"CAPFRONT_PYTENSOR_SETUP": "off"}, iters, n_fits, stop="parameters")
+    after = _advi_run({}, iters, n_fits, stop="elbo")
+    print(f"[advi before/after] PGM fit, N=300, L=6, K=4, G=10, cap {iters} iterations; {n_fits} fits per fresh process")
+    for name, r in (("before (defaults, parameter-change stop)", before), ("after (configured, ELBO stop)", after)):
+        f = r["fits"]
+        print(f"   {name:<42} iterations {', '.join(str(x['iters_run']) for x in f)}; wall per fit "
+              f"{', '.join(format(x['wall'], '.1f') for x in f)} s")
+    tb = np.mean([x["wall"] for x in before["fits"][1:]])
+    ta = np.mean([x["wall"] for x in after["fits"][1:]])
+    print(f"   ratio before/after (later fits, wall): {tb / ta:.2f}x (target >= 3x)")
+    for i, (fb, fa) in enumerate(zip(before["fits"], after["fits"])):
+        db, da = np.asarray(fb["func"]), np.asarray(fa["func"])
+        se = np.sqrt(db.var(ddof=1) / db.size + da.var(ddof=1) / da.size)
+        diff = abs(db.mean() - da.mean())
+        print(f"   fit {i}: posterior mean of the oracle functional {db.mean():.5f} vs {da.mean():.5f} "
+              f"(|diff| {diff:.1e} = {diff / se:.1f} Monte Carlo s.e.); mean |diff| of pihat "
+              f"{np.mean(np.abs(np.subtract(fb['pihat'], fa['pihat']))):.1e}")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-pgm", action="store_true")
     ap.add_argument("--skip-advi-config", action="store_true")
-    ap.add_argument("--advi-only", action="store_true", help="only the PyTensor before/after comparison")
+    ap.add_argument("--advi-only", action="store_true", help="only the ADVI before/after comparisons")
     args = ap.parse_args()
     if not args.skip_advi_config:
+        bench_advi_before_after()
         bench_advi_config()
     if args.advi_only:
         raise SystemExit(0)

@@ -8,7 +8,9 @@ Every chapter's ``results/<stem>/claims.csv`` is read with the ledger page's che
 verdicts or a profile other than ``paper`` is refused), stacked, and written with the commit and date the
 build ran from (``commit``, ``commit_date``, ``produced``). It then prints, per chapter, the registry
 size, the offline-checkable entries (rule not ``not-checkable``), how many of those have a measured
-verdict (``reproduced``, ``direction-only`` or ``differs``), and the share, against issue 13's 90 % bar.
+value (``measured``; an ``inconclusive`` verdict there means our interval is too wide to decide) and how many
+a decided verdict (``reproduced``, ``direction-only`` or ``differs``), against issue 13's 90 % bar, and lists
+the checkable rows this build did not measure, with their reason.
 """
 
 from __future__ import annotations
@@ -49,16 +51,23 @@ def gather(results: Path, stems: list[str]) -> pd.DataFrame:
 
 def coverage_table(ledger: pd.DataFrame) -> pd.DataFrame:
     """Per chapter: registered, offline-checkable, measured verdicts among them, and the share."""
-    checkable = ledger["rule"] != "not-checkable"
+    # offline-checkable: neither registered as not-checkable nor found not-checkable by the run (data that the
+    # authors did not release; each such row says which in its reason and is listed by main())
+    checkable = (ledger["rule"] != "not-checkable") & (ledger["verdict"] != "not-checkable")
+    measured = checkable & (ledger["our_value"].astype(str).str.strip() != "")
     decided = ledger["verdict"].isin(DECIDED)
+    by = ledger["chapter"]
     out = pd.DataFrame({
         "registered": ledger.groupby("chapter").size(),
-        "checkable": checkable.groupby(ledger["chapter"]).sum(),
-        "measured verdict": (checkable & decided).groupby(ledger["chapter"]).sum(),
-        "inconclusive": (ledger["verdict"] == "inconclusive").groupby(ledger["chapter"]).sum(),
+        "checkable": checkable.groupby(by).sum(),
+        "measured": measured.groupby(by).sum(),
+        "decided": (checkable & decided).groupby(by).sum(),
+        "too wide": (measured & (ledger["verdict"] == "inconclusive")).groupby(by).sum(),
+        "not measured": (checkable & ~measured).groupby(by).sum(),
     })
     out.loc["all chapters"] = out.sum()
-    out["share"] = (out["measured verdict"] / out["checkable"]).map(lambda v: f"{v:.0%}")
+    out["measured share"] = (out["measured"] / out["checkable"]).map(lambda v: f"{v:.0%}")
+    out["decided share"] = (out["decided"] / out["checkable"]).map(lambda v: f"{v:.0%}")
     return out
 
 
@@ -77,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {len(ledger)} rows to {Path(args.out).name} (commit {ledger['commit'].iloc[0][:12]})")
     print(coverage_table(ledger).to_string())
     print(ledger.groupby(["chapter", "verdict"]).size().unstack(fill_value=0).to_string())
+    unvalued = ledger["our_value"].astype(str).str.strip() == ""
+    for _, r in ledger[(ledger["rule"] != "not-checkable") & (ledger["verdict"] == "not-checkable")].iterrows():
+        print(f"not checkable offline (found by the run): {r['chapter']}/{r['claim_id']}: {r['reason'][:160]}")
+    for _, r in ledger[(ledger["verdict"] != "not-checkable") & unvalued].iterrows():
+        print(f"not measured: {r['chapter']}/{r['claim_id']}: {r['reason'][:160]}")
     return 0
 
 

@@ -116,7 +116,7 @@ def test_a_chapter_without_registry_says_so(tmp_path):
     [
         (lambda df: df.drop(columns=["reason"]), r"claims\.csv: header \(line 1\) lacks the column\(s\) \['reason'\]"),
         (lambda df: df.assign(extra="x"), r"unknown column\(s\) \['extra'\]"),
-        (lambda df: df.drop(columns=["section"]), r"lacks \['section'\]"),
+        (lambda df: df.drop(columns=["section"]), r"lacks the registry column\(s\) \['section'\]"),
         (lambda df: df.assign(verdict=["reproduced", "maybe", "differs", "inconclusive", "not-checkable"]),
          r"line 3, column 'verdict': 'maybe'"),
         (lambda df: df.assign(chapter=["demo", "demo", "demo", "other", "demo"]), r"line 5, column 'chapter': 'other'"),

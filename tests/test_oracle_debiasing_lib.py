@@ -492,3 +492,11 @@ def test_correlated_generations_keep_marginals():
     assert abs(np.mean(x0[:, 0, :] * x0[:, 1, :])) < 0.01
     with pytest.raises(ValueError, match="gen_corr"):
         sim.simulate_world(rng, 10, 2, 1, 2, gen_corr=1.0)
+
+
+def test_fit_pgm_refuses_an_unknown_stop_rule():
+    from capfront_lib.oracle_debiasing.pgm import fit_pgm
+
+    s = np.ones((4, 2), dtype=int)
+    with pytest.raises(ValueError, match="stop must be 'elbo' or 'parameters'"):
+        fit_pgm(s, 2, 1, np.random.default_rng(0), stop="loss")

@@ -328,3 +328,13 @@ def test_public_matrices_produce_a_report(shared_data, tmp_path):
     assert round(c["certified_max_gain"], 3) == 0.057
     assert g["metrics"]["n_queries"] == 681 and round(g["metrics"]["oracle_accuracy"], 3) == 0.997
     assert all(ch["status"] in ("ran", "cached") for ch in g["chapters"].values()), g["chapters"]
+
+
+def test_own_log_page_lists_every_chapter_the_report_plans():
+    """book/own_log.md's table of what each chapter needs names every chapter of report.REQUIREMENTS."""
+    from capfront_lib.report import REQUIREMENTS
+
+    page = (Path(__file__).resolve().parents[1] / "book" / "own_log.md").read_text()
+    table = page.split("## What each chapter needs from your log", 1)[1].split("\n## ", 1)[0]
+    for stem in REQUIREMENTS:
+        assert stem in table or stem == "evaluation_logs" and "Evaluation logs" in table, stem
