@@ -4,7 +4,8 @@ Usage: ``python benchmarks/book_build.py [--profile quick|paper] [--jobs 2] [--c
 [--dask-local N | --scheduler ADDRESS]``. Runs ``capfront build`` once and appends one row per chapter
 (and for the book's sweep, the HTML build and the whole book) with the date, the machine's core count, the
 profile, the executor and whether the chapter was executed or restored from the cache; then prints them
-with the targets (a chapter's quick profile <= 60 s, the whole quick book <= 10 min on 2 cores).
+with the targets (a chapter's quick profile <= 60 s, the whole quick book <= 10 min, the paper book <= 60 min
+on 2 cores).
 ``--cold`` re-executes everything (``--force``): the number to record for a cold-cache build.
 """
 
@@ -74,7 +75,8 @@ def record(summary: dict, total: float, *, profile: str, jobs: int, executor: st
         if profile == "quick" and not what.startswith(("(", "sweep:")) and cached == "no" and sec > 60:
             flag = "  <-- over the 60 s target"
         print(f"{what:<{width}}  {sec:7.1f} s  {'(cache)' if cached == 'yes' else ''}{flag}")
-    print(json.dumps({"whole_book_s": round(total, 1), "target_s": 600, "profile": profile, "executor": executor}))
+    target = 3600 if profile == "paper" else 600  # issue 18: paper book <= 60 min, quick book <= 10 min on 2 cores
+    print(json.dumps({"whole_book_s": round(total, 1), "target_s": target, "profile": profile, "executor": executor}))
 
 
 if __name__ == "__main__":

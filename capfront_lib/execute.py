@@ -160,7 +160,7 @@ def execute(spec: Mapping[str, Any], workdir: str | os.PathLike[str]) -> dict[st
                 f"chapter {stem!r}: this worker's capfront differs from the submitting machine's ({', '.join(diff)}); "
                 "install the same version of capfront on every worker")})
 
-    watch = [str(root / d) for d in ("data", "notebooks", "results", "sweeps", "_build/sweeps")]
+    watch = [str(root / d) for d in ("data", "notebooks", "results", "sweeps", "_build/sweeps", "benchmarks")]
     if data_dir is not None:
         watch.append(str(data_dir))
     scheduler = spec.get("scheduler")

@@ -391,6 +391,68 @@ def summary_table_html(book: Mapping[str, ChapterLedger | None], titles: Mapping
     )
 
 
+PAPER_LEDGER = "benchmarks/paper_ledger.csv"
+"""The committed ledger of the last full ``--profile paper`` run (written by ``benchmarks/paper_ledger.py``)."""
+PAPER_PROVENANCE = ("commit", "commit_date", "produced")
+
+
+def read_paper_ledger(path: str | Path) -> pd.DataFrame | None:
+    """The paper-profile ledger (``None`` when the file is absent, e.g. in an installed package).
+
+    Refused with one line naming the file when a column is missing or a row is not from the paper profile."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    missing = [c for c in (*PAPER_PROVENANCE, *LEDGER_COLUMNS) if c not in df.columns]
+    if missing:
+        raise LedgerFileError(f"{p}: header (line 1) lacks the column(s) {missing}")
+    bad = df.index[df["profile"] != "paper"]
+    if len(bad):
+        raise LedgerFileError(f"{p}: line {int(bad[0]) + 2}, column 'profile': {df.loc[bad[0], 'profile']!r} is not 'paper'")
+    return df
+
+
+def paper_scale_html(paper: pd.DataFrame | None, book: Mapping[str, ChapterLedger | None],
+                     titles: Mapping[str, str], build_profile: str) -> str:
+    """Verdict counts of the committed paper-profile run, and the rows whose verdict this build changes."""
+    if paper is None:
+        return (f'<p class="cf-ledger-note">No paper-profile ledger here (<code>{_e(PAPER_LEDGER)}</code> is part of '
+                "the repository, not of an installed package).</p>")
+    commit = paper["commit"].iloc[0] if len(paper) else ""
+    when = paper["produced"].iloc[0] if len(paper) else ""
+    intro = (f'<p>The ledger of the last run of every chapter with <code>--profile paper</code> is committed as '
+             f'<code>{_e(PAPER_LEDGER)}</code>: from commit <code>{_e(commit[:12])}</code>{_e(commit[40:])}, '
+             f"produced {_e(when)}. Its verdicts, per chapter:</p>")
+    counts = paper.groupby("chapter")["verdict"].value_counts().unstack(fill_value=0)
+    order = [s for s in book if s in counts.index] + [s for s in counts.index if s not in book]
+    frame = pd.DataFrame({"chapter": [short_title(titles.get(s) or s) for s in order],
+                          "rows": [int(counts.loc[s].sum()) for s in order],
+                          **{v: [int(counts.loc[s].get(v, 0)) for s in order] for v in VERDICTS}})
+    frame = pd.concat([frame, pd.DataFrame([{"chapter": "all chapters",
+                                             **{c: frame[c].sum() for c in frame.columns if c != "chapter"}}])],
+                      ignore_index=True)
+    out = intro + table_html(frame)
+    if build_profile == "paper":
+        return out
+    changed = []
+    for _, r in paper.iterrows():
+        ch = book.get(r["chapter"])
+        if ch is None:
+            continue
+        mine = ch.rows[ch.rows["claim_id"] == r["claim_id"]]
+        if len(mine) and mine["verdict"].iloc[0] != r["verdict"]:
+            m = mine.iloc[0]
+            changed.append({"chapter": short_title(titles.get(r["chapter"]) or r["chapter"]), "claim": r["claim_id"],
+                            f"this build ({build_profile})": f"{m['verdict']}: {m['our_value']}".rstrip(": "),
+                            "paper profile": f"{r['verdict']}: {r['our_value']}".rstrip(": ")})
+    if not changed:
+        return out + f"<p>Every row of this {_e(build_profile)} build has the paper-profile run's verdict.</p>"
+    return (out + f"<p>{_count(len(changed), 'row')} of this {_e(build_profile)} build "
+            f"{'has' if len(changed) == 1 else 'have'} another verdict in the paper-profile run (smaller runs decide "
+            "less, or decide on one replicate's noise):</p>" + table_html(pd.DataFrame(changed), wide=True))
+
+
 def profile_text(book: Mapping[str, ChapterLedger | None], build_profile: str) -> str:
     """Which profile this build used, and which chapters' rows record it."""
     recorded = [s for s, ch in book.items() if ch is not None]
@@ -465,6 +527,13 @@ class BookLedger:
 
     def show_summary(self):
         return self._html(summary_table_html(self.ledgers, self.titles))
+
+    def show_paper_scale(self, path: str | Path | None = None):
+        """The committed paper-profile ledger next to this build (see :func:`paper_scale_html`)."""
+        from capfront_lib.core.resources import project_root
+
+        p = Path(path) if path is not None else project_root() / PAPER_LEDGER
+        return self._html(paper_scale_html(read_paper_ledger(p), self.ledgers, self.titles, self.profile))
 
     def show_chapter(self, stem: str):
         if stem not in self.chapters:

@@ -230,3 +230,42 @@ def test_ledger_page_has_one_section_per_chapter():
 def test_old_columns_are_a_subset_of_the_new():
     # a typed-verdict ledger is recognised by the registry columns it lacks
     assert set(CLAIM_COLUMNS) < set(LEDGER_COLUMNS)
+
+
+def _paper_csv(tmp_path: Path, verdicts: dict[str, str], profile: str = "paper") -> Path:
+    """A paper_ledger.csv as benchmarks/paper_ledger.py writes it: the demo rows with other verdicts."""
+    rows = pd.read_csv(_registry_ledger(tmp_path / "paperrun"), dtype=str, keep_default_na=False)
+    rows["verdict"] = [verdicts.get(c, v) for c, v in zip(rows["claim_id"], rows["verdict"])]
+    rows["profile"] = profile
+    rows.insert(0, "commit", "0123456789abcdef0123456789abcdef01234567")
+    rows.insert(1, "commit_date", "2026-12-07T05:00:00+00:00")
+    rows.insert(2, "produced", "2026-12-07T06:00Z")
+    p = tmp_path / "paper_ledger.csv"
+    rows.to_csv(p, index=False)
+    return p
+
+
+def test_paper_scale_counts_and_names_the_rows_the_scale_changes(tmp_path):
+    # quick build: eq1 reproduced, t2 differs, gap inconclusive, big inconclusive, private not-checkable;
+    # paper run by hand: gap -> reproduced, big -> differs; the others unchanged
+    p = _paper_csv(tmp_path, {"gap": "reproduced", "big": "differs"})
+    paper = lp.read_paper_ledger(p)
+    quick = lp.read_chapter_ledger(_registry_ledger(tmp_path), "demo")
+    out = htmllib.unescape(lp.paper_scale_html(paper, {"demo": quick}, {"demo": "Demo: sub"}, "quick"))
+    assert "commit 0123456789ab" in out.replace("<code>", "").replace("</code>", "")
+    cells = re.findall(r"<td class=\"(?:num|txt)\">([^<]*)</td>", out)
+    # counts row: Demo, 5 rows, reproduced 2, direction-only 0, differs 2, inconclusive 0, not-checkable 1
+    assert cells[:7] == ["Demo", "5", "2", "0", "2", "0", "1"]
+    assert "2 rows of this quick build have another verdict in the paper-profile run" in out
+    assert "inconclusive: 0.105" in out and ">gap<" in out and ">big<" in out
+    assert ">eq1<" not in out
+    # the same build at the paper profile shows only the counts
+    assert "another verdict" not in lp.paper_scale_html(paper, {"demo": quick}, {}, "paper")
+
+
+def test_paper_ledger_absent_or_not_from_the_paper_profile(tmp_path):
+    assert lp.read_paper_ledger(tmp_path / "none.csv") is None
+    assert "No paper-profile ledger here" in lp.paper_scale_html(None, {}, {}, "quick")
+    p = _paper_csv(tmp_path, {}, profile="quick")
+    with pytest.raises(lp.LedgerFileError, match=r"paper_ledger\.csv: line 2, column 'profile': 'quick' is not 'paper'"):
+        lp.read_paper_ledger(p)
