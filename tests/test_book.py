@@ -432,8 +432,22 @@ def _shot_name(f: str, kind: str) -> Path:
     return ARTIFACTS / f"{f.replace('/', '__')}.{kind}.jpg"
 
 
+JPEG_MAX_PX = 30_000  # a JPEG holds at most 65,535 px a side; a taller page is kept in parts
+
+
 def _shoot(page, f: str, kind: str, full_page: bool = True) -> None:
-    page.screenshot(path=str(_shot_name(f, kind)), full_page=full_page, type="jpeg", quality=75)
+    """Screenshot ``f``; a page taller than :data:`JPEG_MAX_PX` goes into ``<name>.jpg`` (the top) and
+    ``<name>.part2.jpg``, ... (a single full-page JPEG of the claims ledger at 420 px came out empty)."""
+    path = _shot_name(f, kind)
+    height = int(page.evaluate("document.documentElement.scrollHeight")) if full_page else 0
+    if height <= JPEG_MAX_PX:
+        page.screenshot(path=str(path), full_page=full_page, type="jpeg", quality=75)
+        return
+    width = int(page.evaluate("document.documentElement.scrollWidth"))
+    for i, top in enumerate(range(0, height, JPEG_MAX_PX)):
+        part = path if i == 0 else path.with_name(f"{path.stem}.part{i + 1}.jpg")
+        clip = {"x": 0, "y": top, "width": width, "height": min(JPEG_MAX_PX, height - top)}
+        page.screenshot(path=str(part), full_page=True, clip=clip, type="jpeg", quality=75)
 
 
 @pytest.fixture(scope="module")
@@ -544,8 +558,9 @@ def test_no_page_is_wider_than_a_420px_screen(page_report):
 
 
 def test_screenshots_are_kept_for_every_page(page_report):
-    missing = [str(_shot_name(f, k).relative_to(ROOT)) for f in page_report for k in ("desktop", "mobile") if not _shot_name(f, k).is_file()]
-    assert not missing, "screenshots missing: " + ", ".join(missing)
+    shots = [_shot_name(f, k) for f in page_report for k in ("desktop", "mobile")]
+    missing = [str(p.relative_to(ROOT)) for p in shots if not p.is_file() or p.stat().st_size < 1000]
+    assert not missing, "screenshots missing or empty: " + ", ".join(missing)
 
 
 # ---------------------------------------------------------------------------------------------
