@@ -120,6 +120,26 @@ def format_failure(stem: str, nb: Any, err: BaseException | None = None) -> str:
     return f"chapter {stem!r} failed: {detail}"
 
 
+def _stop_kernels() -> None:
+    """After Ctrl-C: kill the processes this one started (the notebook's kernel) and mute asyncio's report.
+
+    papermill leaves its cell-execution task pending when interrupted; the kernel runs in its own process
+    group, so the terminal's SIGINT does not reach it, and it would go on running the cell while holding this
+    process's stdout and stderr (a caller reading them waited for the cell to end). When the task then sees the
+    kernel gone, asyncio logs "Task exception was never retrieved ... DeadKernelError": expected here, not news.
+    """
+    import logging
+
+    import psutil
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    for child in psutil.Process().children(recursive=True):
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+
+
 def execute(spec: Mapping[str, Any], workdir: str | os.PathLike[str]) -> dict[str, Any]:
     """Run ``spec`` with papermill in this process; write the outputs into ``workdir``; return the outcome.
 
@@ -198,6 +218,7 @@ def execute(spec: Mapping[str, Any], workdir: str | os.PathLike[str]) -> dict[st
                 execution_timeout=int(spec.get("timeout", 3600)),
             )
     except KeyboardInterrupt:
+        _stop_kernels()
         raise
     except Exception as err:  # papermill raises PapermillExecutionError for failing cells
         error = err

@@ -13,6 +13,7 @@ import time
 import types
 from pathlib import Path
 
+import psutil
 import pytest
 
 from capfront_lib import cli, execute, runner
@@ -328,9 +329,9 @@ SLEEPY = textwrap.dedent(
     ```
 
     ```{code-cell} ipython3
-    import pathlib, time
+    import os, pathlib, time
     if marker:
-        pathlib.Path(marker).write_text("started")
+        pathlib.Path(marker).write_text(str(os.getpid()))
     time.sleep(sleep_s)
     from capfront_lib.core.results import write_results
     write_results(results_dir, "sleepy", results={"slept": sleep_s})
@@ -360,3 +361,9 @@ def test_ctrl_c_one_line_exit_130_previous_results_kept(project, tmp_path):
     assert err.strip() == "capfront run: interrupted; previous results kept", err
     assert (res / "results.json").read_text() == '{"chapter": "sleepy", "previous": true}\n'
     assert not (res / "sleepy.ipynb").exists()
+    # the kernel (its own process group: the SIGINT did not reach it) is not left running the cell
+    kernel = int(marker.read_text())
+    deadline = time.time() + 30
+    while psutil.pid_exists(kernel) and psutil.Process(kernel).status() != psutil.STATUS_ZOMBIE and time.time() < deadline:
+        time.sleep(0.2)
+    assert not psutil.pid_exists(kernel) or psutil.Process(kernel).status() == psutil.STATUS_ZOMBIE
