@@ -77,3 +77,11 @@ def test_no_typed_verdict_api():
 def test_read_claims_reports_missing_ledger(tmp_path):
     with pytest.raises(FileNotFoundError, match="run the chapter first"):
         read_claims(tmp_path, ["absent"])
+
+
+def test_results_json_leaves_out_where_the_run_wrote(tmp_path):
+    """Two identical runs in different temporary folders write the same results.json (issue 14's byte identity)."""
+    for d in ("run1", "run2"):
+        write_results(tmp_path / d, "ch", results={"parameters": {"seed": 0, "results_dir": str(tmp_path / d)}, "x": 1.5})
+    a, b = ((tmp_path / d / "results.json").read_bytes() for d in ("run1", "run2"))
+    assert a == b and json.loads(a)["parameters"] == {"seed": 0}

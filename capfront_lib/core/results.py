@@ -57,7 +57,8 @@ def write_results(
 
     ``ledger`` (a :class:`capfront_lib.core.claims.Ledger`) supplies the claims rows, one per registry
     entry with verdicts computed by :func:`capfront_lib.core.claims.decide`; it refuses to write while a
-    registry entry has no row. There is no way to type a verdict: without a ledger, ``claims.csv`` holds
+    registry entry has no row. ``results["parameters"]``, when given, is written without the runner-owned
+    ``results_dir``. There is no way to type a verdict: without a ledger, ``claims.csv`` holds
     the header only (a run that checks no claim). Non-finite floats become ``null``. Both files are
     replaced atomically.
     """
@@ -66,6 +67,12 @@ def write_results(
     out = Path(results_dir)
     out.mkdir(parents=True, exist_ok=True)
     payload = {"chapter": chapter, **_jsonable(dict(results))}
+    if isinstance(payload.get("parameters"), dict):
+        # where the run wrote is not a result (the runner executes in a temporary folder and moves the files):
+        # recording it made results.json differ between identical runs and carry a machine's absolute path
+        from capfront_lib.core.params import RUNNER_OWNED
+
+        payload["parameters"] = {k: v for k, v in payload["parameters"].items() if k not in RUNNER_OWNED}
     if ledger is not None:
         if ledger.chapter != chapter:
             raise ValueError(f"ledger of chapter {ledger.chapter!r} cannot be written for {chapter!r}")
