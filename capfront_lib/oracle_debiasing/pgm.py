@@ -19,7 +19,7 @@ import numpy as np
 from capfront_lib.core.pytensor_setup import configure_pytensor
 from capfront_lib.oracle_debiasing.estimators import check_counts
 
-__all__ = ["PGMFit", "ELBOConvergence", "kmeans_init", "fit_pgm", "pgm_oracle", "CostPGMFit", "fit_cost_pgm",
+__all__ = ["PGMFit", "ELBOConvergence", "kmeans_init", "fit_pgm", "pgm_compile_count", "pgm_oracle", "CostPGMFit", "fit_cost_pgm",
            "cost_pgm_expected"]
 
 _EPS = 1e-6
@@ -95,6 +95,183 @@ def kmeans_init(s, G, K: int, rng: np.random.Generator, n_iter: int = 50) -> np.
     return labels
 
 
+def _pgm_init(s: np.ndarray, Gm: np.ndarray, K: int, rng: np.random.Generator, topics) -> tuple:
+    """Starting point of the fit: topic labels (known, or k-means of the success profiles), D0 from the prompt's mean
+    success, A0 from the cluster means, theta0 from the cluster sizes. Returns (K, labels, D0, A0, theta0)."""
+    N, L = s.shape
+    ph = (s + 0.5) / (Gm + 1.0)
+    if topics is not None:
+        topics = np.asarray(topics)
+        if topics.shape != (N,):
+            raise ValueError(f"topics must have one label per prompt ({N}), got shape {topics.shape}")
+        _, labels = np.unique(topics, return_inverse=True)
+        K = int(labels.max()) + 1
+    else:
+        labels = kmeans_init(s, Gm, K, rng)
+    D0 = np.clip(1.0 - ph.mean(axis=1) / max(ph.mean(), 1e-3) * 0.5, 0.05, 0.95)
+    A0 = np.full((K, L), 0.5)
+    for k in range(K):
+        m = labels == k
+        if m.any():
+            A0[k] = np.clip(ph[m].mean(axis=0) / np.mean(1 - D0[m]), 0.05, 0.95)
+    theta0 = np.bincount(labels, minlength=K) + 1.0
+    return K, labels, D0, A0, theta0 / theta0.sum()
+
+
+def _pgm_model(pm, pt, N: int, L: int, K: int, s, f, labels, known: bool, init: dict | None = None):
+    """Eqs. (13)-(17) as a PyMC model (call inside ``with pm.Model()``). ``s``/``f`` (successes, failures) and
+    ``labels`` are arrays or PyTensor shared variables; ``init`` (D0, A0, theta0) sets the model's initial values."""
+    init = init or {}
+    D = pm.Beta("D", 1.0, 1.0, shape=N, initval=init.get("D"))
+    A = pm.Beta("A", 1.0, 1.0, shape=(K, L), initval=init.get("A"))
+    if known:
+        pi = pt.clip((1.0 - D)[:, None] * A[labels], _EPS, 1 - _EPS)
+        pm.Potential("lik", pt.sum(s * pt.log(pi) + f * pt.log1p(-pi)))
+    else:
+        theta = pm.Dirichlet("theta", a=np.ones(K), initval=init.get("theta"))
+        pik = pt.clip((1.0 - D)[:, None, None] * A[None, :, :], _EPS, 1 - _EPS)  # (N, K, L)
+        ll = pt.sum(s[:, None, :] * pt.log(pik) + f[:, None, :] * pt.log1p(-pik), axis=2)  # (N, K)
+        pm.Potential("lik", pt.sum(pm.math.logsumexp(pt.log(theta)[None, :] + ll, axis=1)))
+
+
+@dataclass
+class _CompiledPGM:
+    """One compiled ADVI problem of a given shape (issue 18): the model with its data as shared variables, the
+    mean-field approximation, the compiled Adam step (returns the loss) and the compiled posterior sampler."""
+
+    model: object
+    approx: object
+    step: object
+    sampler: object
+    data: dict            # name -> shared variable ("s", "f", and "labels" for the known-topic model)
+    mu: object            # shared variational means (unconstrained space)
+    rho: object           # shared variational log-scale parameters (sd = softplus(rho))
+    rngs: list            # the step function's random generators
+    opt_state: list       # (shared variable, value right after compiling): Adam's accumulators and step count
+    ordering: dict        # value-variable name -> slice of the flat parameter vector
+
+
+_PGM_CACHE: dict[tuple, _CompiledPGM] = {}
+_PGM_COMPILES = 0
+
+
+def pgm_compile_count() -> int:
+    """How many ADVI problems :func:`fit_pgm` has compiled in this process (reused fits do not add to it)."""
+    return _PGM_COMPILES
+
+
+def _compiled_pgm(N: int, L: int, K: int, known: bool, lr: float) -> _CompiledPGM:
+    """The cached compiled ADVI problem for this shape and learning rate, compiling it on first use."""
+    global _PGM_COMPILES
+    key = (int(N), int(L), int(K), bool(known), float(lr))
+    if key in _PGM_CACHE:
+        return _PGM_CACHE[key]
+    import pymc as pm
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.pytensorf import RandomGeneratorSharedVariable
+
+    fx = pytensor.config.floatX
+    data = {"s": pytensor.shared(np.zeros((N, L), dtype=fx), "pgm_s"),
+            "f": pytensor.shared(np.ones((N, L), dtype=fx), "pgm_f")}
+    if known:
+        data["labels"] = pytensor.shared(np.arange(N) % K, "pgm_labels")
+    with pm.Model() as model:
+        _pgm_model(pm, pt, N, L, K, data["s"], data["f"], data.get("labels"), known)
+        advi = pm.ADVI(random_seed=0)
+        step = advi.objective.step_function(score=True, obj_optimizer=pm.adam(learning_rate=lr))
+        approx = advi.approx
+        sampler = approx.sample_dict_fn
+    group = approx.groups[0]
+    mu, rho = group.params_dict["mu"], group.params_dict["rho"]
+    skip = {id(v) for v in (mu, rho, *data.values())}
+    shared = step.get_shared()
+    rngs = [v for v in shared if isinstance(v, RandomGeneratorSharedVariable)]
+    opt_state = [(v, np.array(v.get_value(), copy=True)) for v in shared
+                 if id(v) not in skip and not isinstance(v, RandomGeneratorSharedVariable)]
+    ordering = {name: sl for name, sl, *_ in group.ordering.values()}
+    _PGM_COMPILES += 1
+    entry = _CompiledPGM(model, approx, step, sampler, data, mu, rho, rngs, opt_state, ordering)
+    _PGM_CACHE[key] = entry
+    return entry
+
+
+def _logit(x: np.ndarray) -> np.ndarray:
+    return np.log(x / (1.0 - x))
+
+
+def _expit(y: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-y))
+
+
+def _simplex_forward(x: np.ndarray) -> np.ndarray:
+    """PyMC's SimplexTransform.forward: log x[:-1] - mean(log x)."""
+    lx = np.log(x)
+    return lx[..., :-1] - lx.mean(axis=-1, keepdims=True)
+
+
+def _simplex_backward(y: np.ndarray) -> np.ndarray:
+    """PyMC's SimplexTransform.backward: softmax of (y, -sum y)."""
+    z = np.concatenate([y, -y.sum(axis=-1, keepdims=True)], axis=-1)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def _advi_loop(step, approx, iters: int, callbacks: list) -> np.ndarray:
+    """PyMC's ``Inference._iterate_with_loss`` without the progress bar: run the compiled step, record the loss,
+    call the callbacks, stop on StopIteration (dropping the last loss, as PyMC does), refuse a NaN loss."""
+    scores = np.full(int(iters), np.nan)
+    i = 0
+    try:
+        for i in range(int(iters)):
+            e = step()
+            if np.isnan(e):
+                raise FloatingPointError(f"NaN occurred in ADVI optimisation at iteration {i}")
+            scores[i] = e
+            for cb in callbacks:
+                cb(approx, scores[: i + 1], i + 1)
+    except StopIteration:
+        scores = scores[:i]
+    return scores
+
+
+def _fit_reused(s, Gm, K, labels, D0, A0, theta0, known: bool, seed: int, iters: int, lr: float, n_draws: int,
+                callbacks: list) -> tuple[dict, np.ndarray]:
+    """One ADVI fit on the cached compiled problem of this shape: set the data, put the variational means at this
+    world's starting point (the model's transforms: logit for D and A, PyMC's simplex transform for theta) and the
+    scales at PyMC's start (rho = 0), reset Adam, reseed the step's random stream exactly as ``pm.fit(random_seed=
+    seed)`` would, iterate, and draw ``n_draws`` from the fitted approximation (seeded as ``approx.sample``)."""
+    import pytensor
+    from pymc.pytensorf import reseed_rngs
+    from pymc.util import _get_seeds_per_chain
+
+    N, L = s.shape
+    e = _compiled_pgm(N, L, K, known, lr)
+    fx = pytensor.config.floatX
+    e.data["s"].set_value(s.astype(fx))
+    e.data["f"].set_value((Gm - s).astype(fx))
+    if known:
+        e.data["labels"].set_value(np.asarray(labels, dtype=e.data["labels"].get_value().dtype))
+    start = {"D_logodds__": _logit(D0), "A_logodds__": _logit(A0), "theta_simplex__": _simplex_forward(theta0)}
+    mu0 = np.zeros(e.mu.get_value().shape, dtype=fx)
+    for name, sl in e.ordering.items():
+        mu0[sl] = np.ravel(start[name])
+    e.mu.set_value(mu0)
+    e.rho.set_value(np.zeros_like(mu0))
+    for v, val in e.opt_state:
+        v.set_value(np.array(val, copy=True))
+    rs = np.random.RandomState(seed)   # pm.fit: the group's RandomState draws the start's seed, then the step's
+    rs.randint(2**30, dtype=np.int64)
+    reseed_rngs(e.rngs, rs.randint(2**30, dtype=np.int64))
+    hist = _advi_loop(e.step, e.approx, iters, callbacks)
+    (draw_seed,) = _get_seeds_per_chain(seed, 1)
+    raw = e.sampler(int(n_draws), random_seed=draw_seed)
+    post = {"D": _expit(np.asarray(raw["D_logodds__"])), "A": _expit(np.asarray(raw["A_logodds__"]))}
+    if not known:
+        post["theta"] = _simplex_backward(np.asarray(raw["theta_simplex__"]))
+    return post, hist
+
+
 def fit_pgm(
     s,
     G,
@@ -107,6 +284,7 @@ def fit_pgm(
     n_draws: int = 100,
     tol: float = 1e-4,
     stop: str = "elbo",
+    reuse: bool = True,
 ) -> PGMFit:
     """Fit eqs. (13)-(17) by mean-field ADVI (Adam) and return the posterior summary for eq. (18).
 
@@ -116,6 +294,11 @@ def fit_pgm(
     (:class:`ELBOConvergence`, relative change ``tol`` over 1,000 iterations; ``PGMFit.iters_run`` says when).
     ``stop="parameters"`` uses PyMC's ``CheckParametersConvergence`` (relative change of the variational
     parameters) instead, the rule of the chapter's first version, kept for the benchmark's before/after.
+
+    ``reuse=True`` (issue 18) compiles the ADVI step and the posterior sampler once per (N, L, K, known topics?,
+    lr) in this process and reuses them for every later world of that shape, resetting the data, the starting
+    point, Adam's state and the random stream per fit (most of a fresh fit's time is PyTensor's graph rewriting of
+    the step). ``reuse=False`` builds the model and calls ``pm.fit`` afresh, as before.
     """
     if stop not in ("elbo", "parameters"):
         raise ValueError(f"stop must be 'elbo' or 'parameters', got {stop!r}")
@@ -130,50 +313,36 @@ def fit_pgm(
     K = int(K)
     if iters < 100:
         raise ValueError("iters must be >= 100")
-    ph = (s + 0.5) / (Gm + 1.0)
-    if topics is not None:
-        topics = np.asarray(topics)
-        if topics.shape != (N,):
-            raise ValueError(f"topics must have one label per prompt ({N}), got shape {topics.shape}")
-        _, labels = np.unique(topics, return_inverse=True)
-        K = int(labels.max()) + 1
-    else:
-        labels = kmeans_init(s, Gm, K, rng)
-    # initial values: D from the prompt's mean success, A from cluster means
-    D0 = np.clip(1.0 - ph.mean(axis=1) / max(ph.mean(), 1e-3) * 0.5, 0.05, 0.95)
-    A0 = np.full((K, L), 0.5)
-    for k in range(K):
-        m = labels == k
-        if m.any():
-            A0[k] = np.clip(ph[m].mean(axis=0) / np.mean(1 - D0[m]), 0.05, 0.95)
+    K, labels, D0, A0, theta0 = _pgm_init(s, Gm, K, rng, topics)
+    known = topics is not None
     seed = int(rng.integers(2**31 - 1))
     logging.getLogger("pymc").setLevel(logging.ERROR)
-    with pm.Model() as model:
-        D = pm.Beta("D", 1.0, 1.0, shape=N, initval=D0)
-        A = pm.Beta("A", 1.0, 1.0, shape=(K, L), initval=A0)
-        if topics is not None:
-            pi = pt.clip((1.0 - D)[:, None] * A[labels], _EPS, 1 - _EPS)
-            pm.Potential("lik", pt.sum(s * pt.log(pi) + (Gm - s) * pt.log1p(-pi)))
-        else:
-            theta0 = np.bincount(labels, minlength=K) + 1.0
-            theta = pm.Dirichlet("theta", a=np.ones(K), initval=theta0 / theta0.sum())
-            pik = pt.clip((1.0 - D)[:, None, None] * A[None, :, :], _EPS, 1 - _EPS)  # (N, K, L)
-            ll = pt.sum(s[:, None, :] * pt.log(pik) + (Gm - s)[:, None, :] * pt.log1p(-pik), axis=2)  # (N, K)
-            pm.Potential("lik", pt.sum(pm.math.logsumexp(pt.log(theta)[None, :] + ll, axis=1)))
-        cb = [ELBOConvergence(every=1000, tolerance=tol) if stop == "elbo" else
-              pm.callbacks.CheckParametersConvergence(every=1000, tolerance=tol, diff="relative")]
-        approx = pm.fit(n=int(iters), method="advi", obj_optimizer=pm.adam(learning_rate=lr), random_seed=seed,
-                        progressbar=False, callbacks=cb)
-        idata = approx.sample(int(n_draws), random_seed=seed)
-    post = idata.posterior
-    Dd = post["D"].values.reshape(-1, N)
-    Ad = post["A"].values.reshape(-1, K, L)
+    cb = [ELBOConvergence(every=1000, tolerance=tol) if stop == "elbo" else
+          pm.callbacks.CheckParametersConvergence(every=1000, tolerance=tol, diff="relative")]
+    if reuse:
+        post, hist = _fit_reused(s, Gm, K, labels, D0, A0, theta0, known, seed, int(iters), float(lr), int(n_draws), cb)
+    else:
+        with pm.Model():
+            _pgm_model(pm, pt, N, L, K, s, Gm - s, labels, known, init={"D": D0, "A": A0, "theta": theta0})
+            approx = pm.fit(n=int(iters), method="advi", obj_optimizer=pm.adam(learning_rate=lr), random_seed=seed,
+                            progressbar=False, callbacks=cb)
+            idata = approx.sample(int(n_draws), random_seed=seed)
+        post = {k: idata.posterior[k].values for k in idata.posterior.data_vars}
+        hist = np.asarray(approx.hist)
+    return _pgm_summary(post, s, Gm, K, labels, known, hist)
+
+
+def _pgm_summary(post: dict, s, Gm, K: int, labels, known: bool, hist: np.ndarray) -> PGMFit:
+    """Posterior draws of D, A (and theta) -> pihat, the functional draws of eq. (18) and the responsibilities."""
+    N, L = s.shape
+    Dd = np.asarray(post["D"]).reshape(-1, N)
+    Ad = np.asarray(post["A"]).reshape(-1, K, L)
     pik = np.clip((1.0 - Dd)[:, :, None, None] * Ad[:, None, :, :], _EPS, 1 - _EPS)  # (S, N, K, L)
-    if topics is not None:
+    if known:
         resp = np.zeros((Dd.shape[0], N, K))
         resp[:, np.arange(N), labels] = 1.0
     else:
-        th = post["theta"].values.reshape(-1, K)
+        th = np.asarray(post["theta"]).reshape(-1, K)
         ll = (s[None, :, None, :] * np.log(pik) + (Gm - s)[None, :, None, :] * np.log1p(-pik)).sum(-1)
         lw = np.log(th)[:, None, :] + ll
         lw -= lw.max(axis=2, keepdims=True)
@@ -182,7 +351,7 @@ def fit_pgm(
     pi_draw = np.einsum("snk,snkl->snl", resp, pik)
     pihat = pi_draw.mean(axis=0)
     func = pi_draw.max(axis=2).mean(axis=1)
-    hist = np.asarray(approx.hist)
+    hist = np.asarray(hist)
     return PGMFit(pihat=pihat, functional_draws=func, A_mean=Ad.mean(axis=0), resp=resp.mean(axis=0),
                   elbo_last=float(-hist[-1]) if hist.size else float("nan"), iters_run=int(hist.size))
 
