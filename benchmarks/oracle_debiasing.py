@@ -4,7 +4,8 @@ Run: python benchmarks/oracle_debiasing.py [--skip-pgm] [--skip-advi-config]
 Prints timings and ratios; nothing is asserted.
 
 [advi before/after] issue 18's target: the quick-size PGM fit before (PyTensor defaults, PyMC's parameter-change
-stop rule) and after (configured PyTensor, ELBO stop), time per fit and posterior means.
+stop rule, a fresh pm.fit per fit) and after (configured PyTensor, ELBO stop, the ADVI step compiled once per shape
+and reused: fit_pgm(reuse=True)), time per fit and posterior means against the run-to-run spread over seeds.
 
 [advi] PyTensor configuration alone before/after (issue 18), each in a fresh interpreter because PyTensor reads its
 flags at import: "before" = PyTensor's own defaults (no BLAS found on a pip-only machine, the warning),
@@ -198,13 +199,24 @@ from capfront_lib.oracle_debiasing import simulate as sim
 from capfront_lib.oracle_debiasing.pgm import fit_pgm
 iters, n_fits = int(sys.argv[1]), int(sys.argv[2])
 stop = sys.argv[3] if len(sys.argv) > 3 else "elbo"
+reuse = len(sys.argv) > 4 and sys.argv[4] == "reuse"
+tol = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-4
+# fits (world, seed): by default world i with seed i; "WxS" in argv[6] = W worlds x S seeds, worlds alternating
+if len(sys.argv) > 6:
+    nw, ns = map(int, sys.argv[6].split("x"))
+    plan = [(w, k) for k in range(ns) for w in range(nw)]
+else:
+    plan = [(i, i) for i in range(n_fits)]
+worlds = {}
 out = {"fits": []}
-for i in range(n_fits):
-    w = sim.simulate_world(np.random.default_rng(100 + i), 300, 6, 4, 10, keep_tensors=False)
+for wi, k in plan:
+    if wi not in worlds:
+        worlds[wi] = sim.simulate_world(np.random.default_rng(100 + wi), 300, 6, 4, 10, keep_tensors=False)
+    w = worlds[wi]
     c, t = time.process_time(), time.perf_counter()
-    f = fit_pgm(w.s, w.G, 4, np.random.default_rng(7 + i), iters=iters, n_draws=200, stop=stop)
-    out["fits"].append({"cpu": time.process_time() - c, "wall": time.perf_counter() - t, "pihat": f.pihat.tolist(),
-                        "func": f.functional_draws.tolist(), "iters_run": f.iters_run})
+    f = fit_pgm(w.s, w.G, 4, np.random.default_rng(7 + k), iters=iters, n_draws=200, stop=stop, tol=tol, reuse=reuse)
+    out["fits"].append({"world": wi, "seed": 7 + k, "cpu": time.process_time() - c, "wall": time.perf_counter() - t,
+                        "pihat": f.pihat.tolist(), "func": f.functional_draws.tolist(), "iters_run": f.iters_run})
 import pytensor
 out["blas_ldflags"] = pytensor.config.blas__ldflags
 out["blas_warning"] = any("could not link to a BLAS" in m for m in caught)
@@ -212,10 +224,11 @@ print("JSON" + json.dumps(out))
 """
 
 
-def _advi_run(env_extra: dict, iters: int, n_fits: int, stop: str = "elbo") -> dict:
+def _advi_run(env_extra: dict, iters: int, n_fits: int, stop: str = "elbo", *, reuse: bool = False, tol: float = 1e-4,
+              plan: str | None = None) -> dict:
     env = dict(os.environ, **env_extra)
-    r = subprocess.run([sys.executable, "-c", _ADVI_SNIPPET, str(iters), str(n_fits), stop], env=env,
-                       capture_output=True, text=True, check=True)
+    args = [str(iters), str(n_fits), stop, "reuse" if reuse else "fresh", repr(tol)] + ([plan] if plan else [])
+    r = subprocess.run([sys.executable, "-c", _ADVI_SNIPPET, *args], env=env, capture_output=True, text=True, check=True)
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("JSON")][-1]
     return json.loads(line[4:])
 
@@ -249,29 +262,67 @@ def bench_advi_config(iters: int = 3000, n_fits: int = 3):
           f"{cold['fits'][0]['cpu']:.1f} s cpu (warm cache: {ra['fits'][0]['wall']:.1f} s), cache {size / 1e6:.0f} MB")
 
 
-def bench_advi_before_after(iters: int = 8000, n_fits: int = 3):
+def _compare_posteriors(label: str, rb: dict, ra: dict) -> None:
+    """Per world: posterior mean of the oracle functional on each side (mean over seeds, with its run-to-run sd), the
+    difference against the run-to-run standard error (spread over seeds: stochastic optimisation noise) and against
+    the draws' standard error; pihat as the RMS over cells of the difference / run-to-run s.e."""
+    for wi in sorted({f["world"] for f in rb["fits"]}):
+        fb = [f for f in rb["fits"] if f["world"] == wi]
+        fa = [f for f in ra["fits"] if f["world"] == wi]
+        mb = np.array([np.mean(f["func"]) for f in fb])
+        ma = np.array([np.mean(f["func"]) for f in fa])
+        se_run = np.sqrt(mb.var(ddof=1) / mb.size + ma.var(ddof=1) / ma.size)
+        se_draw = np.sqrt(np.mean([np.var(f["func"], ddof=1) / len(f["func"]) for f in fb]) / mb.size
+                          + np.mean([np.var(f["func"], ddof=1) / len(f["func"]) for f in fa]) / ma.size)
+        d = ma.mean() - mb.mean()
+        pb = np.array([f["pihat"] for f in fb])
+        pa = np.array([f["pihat"] for f in fa])
+        se_p = np.sqrt(pb.var(axis=0, ddof=1) / len(pb) + pa.var(axis=0, ddof=1) / len(pa))
+        zp = (pa.mean(axis=0) - pb.mean(axis=0)) / np.maximum(se_p, 1e-12)
+        print(f"   {label} world {wi}: oracle functional {mb.mean():.5f} (sd over {mb.size} seeds {mb.std(ddof=1):.1e}) vs "
+              f"{ma.mean():.5f} (sd {ma.std(ddof=1):.1e}); diff {d:+.1e} = {d / se_run:+.1f} run-to-run s.e. "
+              f"({se_run:.1e}) = {d / se_draw:+.1f} draw s.e. ({se_draw:.1e}); pihat: RMS over cells of diff/run-to-run "
+              f"s.e. {np.sqrt(np.mean(zp ** 2)):.1f}, mean |diff| {np.mean(np.abs(pa.mean(0) - pb.mean(0))):.1e}")
+
+
+def bench_advi_before_after(iters: int = 8000, plan: str = "2x3"):
     """Issue 18's ADVI target, in one run: time per PGM fit at the quick profile's size and cap (N=300, L=6, K=4,
-    G=10, up to 8,000 iterations) before (PyTensor defaults, PyMC's parameter-change stop rule: the chapter's
-    first version) and after (core.pytensor_setup, the ELBO stop rule of the chapter spec), and whether the
-    posterior means agree to Monte Carlo error. Each side in a fresh interpreter; the first fit of each also
-    compiles, so the ratio is over the later fits."""
-    before = _advi_run({"CAPFRONT_PYTENSOR_SETUP": "off"}, iters, n_fits, stop="parameters")
-    after = _advi_run({}, iters, n_fits, stop="elbo")
-    print(f"[advi before/after] PGM fit, N=300, L=6, K=4, G=10, cap {iters} iterations; {n_fits} fits per fresh process")
-    for name, r in (("before (defaults, parameter-change stop)", before), ("after (configured, ELBO stop)", after)):
+    G=10, up to 8,000 iterations), 2 worlds x 3 seeds per side, each side in a fresh interpreter:
+
+    - before: PyTensor defaults, PyMC's parameter-change stop rule, a fresh ``pm.fit`` (model built and the ADVI
+      step compiled) for every fit: the chapter's first version;
+    - after: core.pytensor_setup, the ELBO stop rule of the chapter spec, and ``fit_pgm(reuse=True)``: the ADVI
+      step and sampler compiled once for the shape (in the first fit) and reused by the later fits;
+    - after, full cap: as after but the ELBO rule switched off (tol 1e-12), all 8,000 iterations; its posterior
+      means against the ELBO-stopped ones tell whether the early stop changes the answer.
+
+    Timing ratio over the later fits (the first fit of each side compiles). Posterior means per world compared
+    against the run-to-run spread over seeds as well as the draws' standard error."""
+    before = _advi_run({"CAPFRONT_PYTENSOR_SETUP": "off"}, iters, 0, stop="parameters", plan=plan)
+    after = _advi_run({}, iters, 0, stop="elbo", reuse=True, plan=plan)
+    full = _advi_run({}, iters, 0, stop="elbo", reuse=True, tol=1e-12, plan=plan)
+    print(f"[advi before/after] PGM fit, N=300, L=6, K=4, G=10, cap {iters} iterations; {plan} worlds x seeds per "
+          f"fresh process")
+    sides = (("before (defaults, parameter stop, fresh pm.fit)", before),
+             ("after (configured, ELBO stop, reused compile)", after),
+             ("after, full cap (reused compile, no stop)", full))
+    for name, r in sides:
         f = r["fits"]
-        print(f"   {name:<42} iterations {', '.join(str(x['iters_run']) for x in f)}; wall per fit "
-              f"{', '.join(format(x['wall'], '.1f') for x in f)} s")
+        print(f"   {name:<48} iterations {', '.join(str(x['iters_run']) for x in f)}; wall per fit "
+              f"{', '.join(format(x['wall'], '.2f') for x in f)} s")
     tb = np.mean([x["wall"] for x in before["fits"][1:]])
     ta = np.mean([x["wall"] for x in after["fits"][1:]])
-    print(f"   ratio before/after (later fits, wall): {tb / ta:.2f}x (target >= 3x)")
-    for i, (fb, fa) in enumerate(zip(before["fits"], after["fits"])):
-        db, da = np.asarray(fb["func"]), np.asarray(fa["func"])
-        se = np.sqrt(db.var(ddof=1) / db.size + da.var(ddof=1) / da.size)
-        diff = abs(db.mean() - da.mean())
-        print(f"   fit {i}: posterior mean of the oracle functional {db.mean():.5f} vs {da.mean():.5f} "
-              f"(|diff| {diff:.1e} = {diff / se:.1f} Monte Carlo s.e.); mean |diff| of pihat "
-              f"{np.mean(np.abs(np.subtract(fb['pihat'], fa['pihat']))):.1e}")
+    tf = np.mean([x["wall"] for x in full["fits"][1:]])
+    print(f"   ratio before/after (later fits, wall): {tb / ta:.1f}x (target >= 3x); before / after-full-cap "
+          f"(same 8,000-iteration budget as a cap, reuse alone): {tb / tf:.1f}x; first fit (compiles) "
+          f"{before['fits'][0]['wall']:.1f} s vs {after['fits'][0]['wall']:.1f} s")
+    same = [(fb, ff) for fb, ff in zip(before["fits"], full["fits"]) if fb["iters_run"] == ff["iters_run"]]
+    if same:
+        dmax = max(np.max(np.abs(np.subtract(fb["func"], ff["func"]))) for fb, ff in same)
+        print(f"   before vs after-full-cap, {len(same)} fits with the same seed and iteration count: max |diff| of the "
+              f"functional draws {dmax:.1e} (the reused compile reproduces the fresh pm.fit)")
+    _compare_posteriors("before vs after", before, after)
+    _compare_posteriors("full cap vs ELBO stop", full, after)
 
 
 if __name__ == "__main__":
