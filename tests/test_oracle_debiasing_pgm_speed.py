@@ -81,24 +81,24 @@ def test_second_fit_of_a_shape_does_not_compile(fits, monkeypatch):
 
     w = _worlds()[1]
     key = (SHAPE["n_prompts"], SHAPE["n_models"], 2, False, 0.02)
-    entry = pgm._PGM_CACHE[key]
+    entry = pgm._pgm_cache()[key]
     n0 = pgm.pgm_compile_count()
     calls = []
     real = pytensor.function
     monkeypatch.setattr(pytensor, "function", lambda *a, **k: calls.append(1) or real(*a, **k))
     pgm.fit_pgm(w.s, w.G, 2, np.random.default_rng(7), iters=200)
-    assert calls == [] and pgm.pgm_compile_count() == n0 and pgm._PGM_CACHE[key] is entry
+    assert calls == [] and pgm.pgm_compile_count() == n0 and pgm._pgm_cache()[key] is entry
 
 
 def test_a_new_shape_gets_its_own_compiled_problem(fits):
     from capfront_lib.oracle_debiasing import pgm
 
     n0 = pgm.pgm_compile_count()
-    old = pgm._PGM_CACHE[(SHAPE["n_prompts"], SHAPE["n_models"], 2, False, 0.02)]
+    old = pgm._pgm_cache()[(SHAPE["n_prompts"], SHAPE["n_models"], 2, False, 0.02)]
     w = sim.simulate_world(np.random.default_rng(3), **dict(SHAPE, n_prompts=40), keep_tensors=False)
     f = pgm.fit_pgm(w.s, w.G, 2, np.random.default_rng(0), iters=200)
     assert pgm.pgm_compile_count() == n0 + 1
-    new = pgm._PGM_CACHE[(40, SHAPE["n_models"], 2, False, 0.02)]
+    new = pgm._pgm_cache()[(40, SHAPE["n_models"], 2, False, 0.02)]
     assert new is not old and new.step is not old.step and f.pihat.shape == (40, SHAPE["n_models"])
     # known topics are another problem (no mixture), also compiled separately
     pgm.fit_pgm(w.s, w.G, 2, np.random.default_rng(0), iters=200, topics=w.T)
@@ -119,3 +119,23 @@ def test_stop_rules_stop_where_pm_fit_stops(stop, tol):
     assert f.iters_run < 6000
     assert r.iters_run == f.iters_run
     np.testing.assert_allclose(r.pihat, f.pihat, rtol=0, atol=1e-9)
+
+
+def test_threads_get_their_own_compiled_problem(fits):
+    """A compiled problem carries its data and optimiser state in shared variables, so another thread (a threaded
+    Dask worker) must not reuse this thread's: it compiles its own, and its fit is still the fresh pm.fit's."""
+    import threading
+
+    from capfront_lib.oracle_debiasing import pgm
+
+    w = _worlds()[0]
+    n0 = pgm.pgm_compile_count()
+    out = {}
+    th = threading.Thread(target=lambda: out.update(
+        f=pgm.fit_pgm(w.s, w.G, 2, np.random.default_rng(SEEDS[0]), iters=ITERS),
+        entry=pgm._pgm_cache()[(SHAPE["n_prompts"], SHAPE["n_models"], 2, False, 0.02)]))
+    th.start()
+    th.join()
+    assert pgm.pgm_compile_count() == n0 + 1
+    assert out["entry"] is not pgm._pgm_cache()[(SHAPE["n_prompts"], SHAPE["n_models"], 2, False, 0.02)]
+    np.testing.assert_allclose(out["f"].pihat, fits["fresh"][0, SEEDS[0]].pihat, rtol=0, atol=1e-9)

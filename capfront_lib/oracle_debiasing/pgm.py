@@ -12,6 +12,7 @@ LogNormal") is :func:`fit_cost_pgm`: log C_nlg ~ N(b_l + u_n, s_l^2), also fitte
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,8 +152,17 @@ class _CompiledPGM:
     ordering: dict        # value-variable name -> slice of the flat parameter vector
 
 
-_PGM_CACHE: dict[tuple, _CompiledPGM] = {}
+_PGM_LOCAL = threading.local()  # one cache per thread: a compiled problem holds its data and state in shared variables
 _PGM_COMPILES = 0
+_PGM_LOCK = threading.Lock()
+
+
+def _pgm_cache() -> dict[tuple, _CompiledPGM]:
+    """This thread's compiled ADVI problems, keyed by (N, L, K, known topics, lr). Per thread so that two fits of
+    one shape running at once in a threaded worker (Dask) never share the shared variables."""
+    if not hasattr(_PGM_LOCAL, "cache"):
+        _PGM_LOCAL.cache = {}
+    return _PGM_LOCAL.cache
 
 
 def pgm_compile_count() -> int:
@@ -164,8 +174,9 @@ def _compiled_pgm(N: int, L: int, K: int, known: bool, lr: float) -> _CompiledPG
     """The cached compiled ADVI problem for this shape and learning rate, compiling it on first use."""
     global _PGM_COMPILES
     key = (int(N), int(L), int(K), bool(known), float(lr))
-    if key in _PGM_CACHE:
-        return _PGM_CACHE[key]
+    cache = _pgm_cache()
+    if key in cache:
+        return cache[key]
     import pymc as pm
     import pytensor
     import pytensor.tensor as pt
@@ -190,9 +201,10 @@ def _compiled_pgm(N: int, L: int, K: int, known: bool, lr: float) -> _CompiledPG
     opt_state = [(v, np.array(v.get_value(), copy=True)) for v in shared
                  if id(v) not in skip and not isinstance(v, RandomGeneratorSharedVariable)]
     ordering = {name: sl for name, sl, *_ in group.ordering.values()}
-    _PGM_COMPILES += 1
+    with _PGM_LOCK:
+        _PGM_COMPILES += 1
     entry = _CompiledPGM(model, approx, step, sampler, data, mu, rho, rngs, opt_state, ordering)
-    _PGM_CACHE[key] = entry
+    cache[key] = entry
     return entry
 
 
