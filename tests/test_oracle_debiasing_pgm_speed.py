@@ -139,3 +139,13 @@ def test_threads_get_their_own_compiled_problem(fits):
     assert pgm.pgm_compile_count() == n0 + 1
     assert out["entry"] is not pgm._pgm_cache()[(SHAPE["n_prompts"], SHAPE["n_models"], 2, False, 0.02)]
     np.testing.assert_allclose(out["f"].pihat, fits["fresh"][0, SEEDS[0]].pihat, rtol=0, atol=1e-9)
+
+
+def test_the_cache_is_bounded(fits, monkeypatch):
+    """A sweep over sizes does not keep every compiled problem: beyond the bound the oldest one is dropped."""
+    from capfront_lib.oracle_debiasing import pgm
+
+    monkeypatch.setattr(pgm, "_PGM_CACHE_MAX", 1)
+    w = sim.simulate_world(np.random.default_rng(5), **dict(SHAPE, n_prompts=30), keep_tensors=False)
+    pgm.fit_pgm(w.s, w.G, 2, np.random.default_rng(0), iters=200, topics=w.T)
+    assert list(pgm._pgm_cache()) == [(30, SHAPE["n_models"], 2, True, 0.02)]

@@ -155,6 +155,7 @@ class _CompiledPGM:
 _PGM_LOCAL = threading.local()  # one cache per thread: a compiled problem holds its data and state in shared variables
 _PGM_COMPILES = 0
 _PGM_LOCK = threading.Lock()
+_PGM_CACHE_MAX = 8  # compiled problems kept per thread; the least recently compiled one is dropped beyond it
 
 
 def _pgm_cache() -> dict[tuple, _CompiledPGM]:
@@ -204,6 +205,8 @@ def _compiled_pgm(N: int, L: int, K: int, known: bool, lr: float) -> _CompiledPG
     with _PGM_LOCK:
         _PGM_COMPILES += 1
     entry = _CompiledPGM(model, approx, step, sampler, data, mu, rho, rngs, opt_state, ordering)
+    while len(cache) >= max(int(_PGM_CACHE_MAX), 1):  # a parameter sweep over sizes must not keep every compile
+        cache.pop(next(iter(cache)))
     cache[key] = entry
     return entry
 
