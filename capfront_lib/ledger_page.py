@@ -24,7 +24,8 @@ from typing import Iterable, Mapping, Sequence
 import pandas as pd
 
 from capfront_lib.core import fmt
-from capfront_lib.core.claims import LEDGER_COLUMNS, PROFILES, RULES, VERDICTS, Registry, load_registry
+from capfront_lib.core.claims import (LEDGER_COLUMNS, PROFILES, RULES, VERDICT_HELP, VERDICT_MARK, VERDICTS,
+                                      Registry, load_registry)
 from capfront_lib.core.results import CLAIM_COLUMNS
 from capfront_lib.core.tables import CSS_CLASS, table_html
 
@@ -40,21 +41,6 @@ RULE_HELP: dict[str, str] = {
     "bound": "our value respects the bound the paper states (≤ or ≥, up to the tolerance)",
     "holds": "an exact statement (a theorem's inequality, an identity) is true for our numbers",
     "not-checkable": "nothing offline can check the claim; the reason says what is missing",
-}
-VERDICT_HELP: dict[str, str] = {
-    "reproduced": "our number satisfies the rule",
-    "direction-only": "right sign or ordering, but a size outside the paper's band",
-    "differs": "our number contradicts the rule",
-    "inconclusive": "our interval is too wide to decide, there are too few replicates, or the claim "
-    "needs the paper profile",
-    "not-checkable": "no offline check is possible (data not public, section switched off, …)",
-}
-VERDICT_MARK: dict[str, str] = {
-    "reproduced": "✓",
-    "direction-only": "↗",
-    "differs": "✗",
-    "inconclusive": "?",
-    "not-checkable": "–",
 }
 LEDGER_HEADING = re.compile(r"^#{2,6}\s+(.*\bclaims ledger\b.*)$", re.IGNORECASE)
 LABEL_LINE = re.compile(r"^\(([^()\s]+)\)=\s*$")

@@ -47,6 +47,22 @@ PROFILE_ENV = "CAPFRONT_PROFILE"
 VERDICTS = ("reproduced", "direction-only", "differs", "inconclusive", "not-checkable")
 METHODS = ("analytic", "simulation", "public-data", "transcription", "your-log", "not-checkable")
 DATA_METHODS = ("simulation", "public-data", "your-log")
+# what each verdict means and its mark on the ledger page (the vocabulary lives here, with decide())
+VERDICT_HELP: dict[str, str] = {
+    "reproduced": "our number satisfies the rule",
+    "direction-only": "right sign or ordering, but a size outside the paper's band",
+    "differs": "our number contradicts the rule",
+    "inconclusive": "our interval is too wide to decide, there are too few replicates, or the claim "
+    "needs the paper profile",
+    "not-checkable": "no offline check is possible (data not public, section switched off, …)",
+}
+VERDICT_MARK: dict[str, str] = {
+    "reproduced": "✓",
+    "direction-only": "↗",
+    "differs": "✗",
+    "inconclusive": "?",
+    "not-checkable": "–",
+}
 RULES = ("value", "equivalence", "direction", "rank", "bound", "holds", "not-checkable")
 LEDGER_COLUMNS = (
     "chapter", "claim_id", "claim", "paper_value", "our_value", "method", "verdict", "reason",
