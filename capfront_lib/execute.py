@@ -121,7 +121,7 @@ def format_failure(stem: str, nb: Any, err: BaseException | None = None) -> str:
 
 
 def _stop_kernels() -> None:
-    """After Ctrl-C: kill the processes this one started (the notebook's kernel) and mute asyncio's report.
+    """After Ctrl-C: kill the notebook kernels this process started and mute asyncio's report.
 
     papermill leaves its cell-execution task pending when interrupted; the kernel runs in its own process
     group, so the terminal's SIGINT does not reach it, and it would go on running the cell while holding this
@@ -135,7 +135,8 @@ def _stop_kernels() -> None:
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     for child in psutil.Process().children(recursive=True):
         try:
-            child.kill()
+            if any("ipykernel" in part for part in child.cmdline()):  # not, e.g., a LocalCluster's workers
+                child.kill()
         except psutil.Error:
             pass
 
