@@ -349,8 +349,12 @@ def test_ctrl_c_one_line_exit_130_previous_results_kept(project, tmp_path):
     marker = tmp_path / "started"
     env = {**os.environ, "CAPFRONT_ROOT": str(project)}
     exe = str(Path(sys.executable).parent / "capfront")
+    # a terminal's foreground job: SIGINT at its default disposition. A suite started in the background by a
+    # non-interactive shell (`make test &`, as CI may) inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: the run would sleep through the Ctrl-C this test sends.
     proc = subprocess.Popen([exe, "run", "sleepy", "-p", "sleep_s", "120", "-p", "marker", str(marker)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while not marker.exists() and proc.poll() is None and time.time() - t0 < 240:
         time.sleep(0.2)
