@@ -141,6 +141,29 @@ def _stop_kernels() -> None:
             pass
 
 
+@contextmanager
+def _kernels_die_with_ctrl_c():
+    """While papermill runs: Ctrl-C kills the kernel first, then raises KeyboardInterrupt.
+
+    papermill's clean-up after an interrupt shuts the kernel down gracefully and so waits for the running cell;
+    killing the kernel at the signal lets that clean-up end at once. Only in the main thread and only when
+    SIGINT has Python's default handler (a run started with SIGINT ignored stays so).
+    """
+    import signal
+
+    def on_sigint(signum, frame):
+        _stop_kernels()
+        raise KeyboardInterrupt
+
+    ours = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, on_sigint) if ours else None
+    try:
+        yield
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
+
+
 def execute(spec: Mapping[str, Any], workdir: str | os.PathLike[str]) -> dict[str, Any]:
     """Run ``spec`` with papermill in this process; write the outputs into ``workdir``; return the outcome.
 
@@ -207,7 +230,7 @@ def execute(spec: Mapping[str, Any], workdir: str | os.PathLike[str]) -> dict[st
     start = time.perf_counter()
     error: BaseException | None = None
     try:
-        with _stderr_to(work / "kernel.log"):
+        with _stderr_to(work / "kernel.log"), _kernels_die_with_ctrl_c():
             pm.execute_notebook(
                 str(src),
                 str(executed),
